@@ -1,0 +1,41 @@
+# Maillage: two commands do all set-up on a fresh Debian machine with Python 3.11.
+#   make demo   the main job on the embedded default (Haute-Loire and Puy-de-Dôme)
+#   make test   the whole suite (ruff, mypy, pytest against a real PostGIS + Chromium)
+SHELL := /bin/bash
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+
+.PHONY: demo test db stop venv lint bench clean-var
+
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	@$(BIN)/python -m pip install -q --upgrade pip
+	@$(BIN)/python -m pip install -q -e '.[test]'
+	@touch $(STAMP)
+
+venv: $(STAMP)
+
+db: venv
+	@bash scripts/db.sh
+
+demo: db
+	@$(BIN)/maillage demo
+
+test: db
+	@bash scripts/system-deps.sh
+	$(BIN)/ruff check .
+	$(BIN)/mypy
+	$(BIN)/pytest
+
+lint: venv
+	$(BIN)/ruff check .
+	$(BIN)/mypy
+
+bench: db
+	@$(BIN)/python -m pip install -q -e '.[test,bench]'
+	@for b in bench/bench_*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
+
+stop:
+	@bash scripts/db.sh stop

@@ -1,0 +1,1 @@
+"""The ``maillage`` console script: one module per noun (communes, plan, directory…)."""
