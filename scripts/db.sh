@@ -100,7 +100,7 @@ CONF
       -o "-c listen_addresses='' -k $SOCK" start >/dev/null \
       || die "le démarrage a échoué, voir $LOG"
   fi
-  local psql=("$bindir/psql" -h "$SOCK" -U postgres -v ON_ERROR_STOP=1 -qtA)
+  local psql=(env PGOPTIONS="-c client_min_messages=warning" "$bindir/psql" -h "$SOCK" -U postgres -v ON_ERROR_STOP=1 -qtA)
   for db in "${DATABASES[@]}"; do
     if [ -z "$("${psql[@]}" -d postgres -c "SELECT 1 FROM pg_database WHERE datname = '$db'")" ]; then
       say "création de la base $db…"

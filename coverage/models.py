@@ -1,0 +1,72 @@
+"""Coverage plans in PostGIS: plan → structures (DAC) → antennas → assigned communes.
+
+A plan may be partial or even violate unicity while it is drafted: the checks report
+it, the schema does not forbid it (a commune may be assigned to two antennas).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from geoalchemy2 import Geometry
+from sqlalchemy import JSON, DateTime, Float, ForeignKey, Integer, String, Text, func
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from geo.db import Base
+
+
+class PlanRow(Base):
+    __tablename__ = "plans"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    departement: Mapped[str] = mapped_column(ForeignKey("departements.code"), index=True)
+    author: Mapped[str | None] = mapped_column(String(200))
+    owner_id: Mapped[int | None] = mapped_column(Integer, index=True)
+    source_filename: Mapped[str | None] = mapped_column(String(300))
+    sizing: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    notes: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now(),
+                                                 onupdate=func.now())
+    structures: Mapped[list[StructureRow]] = relationship(
+        back_populates="plan", cascade="all, delete-orphan", order_by="StructureRow.id")
+
+
+class StructureRow(Base):
+    __tablename__ = "plan_structures"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    plan_id: Mapped[int] = mapped_column(ForeignKey("plans.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    head_office: Mapped[str | None] = mapped_column(ForeignKey("communes.code"))
+    plan: Mapped[PlanRow] = relationship(back_populates="structures")
+    antennas: Mapped[list[AntennaRow]] = relationship(
+        back_populates="structure", cascade="all, delete-orphan", order_by="AntennaRow.id")
+
+
+class AntennaRow(Base):
+    __tablename__ = "plan_antennas"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    structure_id: Mapped[int] = mapped_column(
+        ForeignKey("plan_structures.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    seat: Mapped[str | None] = mapped_column(ForeignKey("communes.code"))
+    point: Mapped[Any] = mapped_column(Geometry("POINT", srid=2154, spatial_index=False),
+                                       nullable=True)
+    coordinators: Mapped[float | None] = mapped_column(Float)
+    structure: Mapped[StructureRow] = relationship(back_populates="antennas")
+    communes: Mapped[list[AssignmentRow]] = relationship(
+        back_populates="antenna", cascade="all, delete-orphan")
+
+
+class AssignmentRow(Base):
+    __tablename__ = "plan_assignments"
+
+    antenna_id: Mapped[int] = mapped_column(
+        ForeignKey("plan_antennas.id", ondelete="CASCADE"), primary_key=True)
+    commune: Mapped[str] = mapped_column(ForeignKey("communes.code"), primary_key=True,
+                                         index=True)
+    antenna: Mapped[AntennaRow] = relationship(back_populates="communes")
