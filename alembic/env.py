@@ -18,6 +18,7 @@ if config.config_file_name is not None:
 
 # Import every model module so that autogenerate sees the whole metadata.
 import coverage.models  # noqa: E402,F401
+import directory.models  # noqa: E402,F401
 import geo.models  # noqa: E402,F401
 
 target_metadata = Base.metadata

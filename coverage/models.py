@@ -30,11 +30,11 @@ class PlanRow(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now(),
                                                  onupdate=func.now())
-    structures: Mapped[list[StructureRow]] = relationship(
-        back_populates="plan", cascade="all, delete-orphan", order_by="StructureRow.id")
+    structures: Mapped[list[PlanStructureRow]] = relationship(
+        back_populates="plan", cascade="all, delete-orphan", order_by="PlanStructureRow.id")
 
 
-class StructureRow(Base):
+class PlanStructureRow(Base):
     __tablename__ = "plan_structures"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -42,11 +42,11 @@ class StructureRow(Base):
     name: Mapped[str] = mapped_column(String(200))
     head_office: Mapped[str | None] = mapped_column(ForeignKey("communes.code"))
     plan: Mapped[PlanRow] = relationship(back_populates="structures")
-    antennas: Mapped[list[AntennaRow]] = relationship(
-        back_populates="structure", cascade="all, delete-orphan", order_by="AntennaRow.id")
+    antennas: Mapped[list[PlanAntennaRow]] = relationship(
+        back_populates="structure", cascade="all, delete-orphan", order_by="PlanAntennaRow.id")
 
 
-class AntennaRow(Base):
+class PlanAntennaRow(Base):
     __tablename__ = "plan_antennas"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -57,16 +57,16 @@ class AntennaRow(Base):
     point: Mapped[Any] = mapped_column(Geometry("POINT", srid=2154, spatial_index=False),
                                        nullable=True)
     coordinators: Mapped[float | None] = mapped_column(Float)
-    structure: Mapped[StructureRow] = relationship(back_populates="antennas")
-    communes: Mapped[list[AssignmentRow]] = relationship(
+    structure: Mapped[PlanStructureRow] = relationship(back_populates="antennas")
+    communes: Mapped[list[PlanAssignmentRow]] = relationship(
         back_populates="antenna", cascade="all, delete-orphan")
 
 
-class AssignmentRow(Base):
+class PlanAssignmentRow(Base):
     __tablename__ = "plan_assignments"
 
     antenna_id: Mapped[int] = mapped_column(
         ForeignKey("plan_antennas.id", ondelete="CASCADE"), primary_key=True)
     commune: Mapped[str] = mapped_column(ForeignKey("communes.code"), primary_key=True,
                                          index=True)
-    antenna: Mapped[AntennaRow] = relationship(back_populates="communes")
+    antenna: Mapped[PlanAntennaRow] = relationship(back_populates="communes")

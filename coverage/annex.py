@@ -1,0 +1,56 @@
+"""The Annex 1 table: every commune of the département with its antenna and DAC.
+
+A commune claimed by several antennas appears once per claim (flagged « doublon ») so
+that the ARS sees every conflicting claim; an uncovered commune appears once with an
+empty antenna (flagged « non couverte »).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import geopandas as gpd
+import pandas as pd
+
+from coverage.checks import CheckResult
+from coverage.plan import Plan
+
+COLUMNS = ["code_insee", "commune", "population", "code_epci", "epci", "antenne", "dac",
+           "temps_minutes", "statut"]
+
+
+def annex_table(plan: Plan, communes: gpd.GeoDataFrame, check: CheckResult) -> pd.DataFrame:
+    """One row per commune (per claim for duplicates), sorted by INSEE code."""
+    structure_of = {a.name: a.structure for a in plan.antennas}
+    claims = plan.claims()
+    minutes = check.drive_times.minutes if check.drive_times else {}
+    antenna_of = check.drive_times.antenna_of if check.drive_times else {}
+    rows = []
+    for code, row in communes.iterrows():
+        ants = claims.get(str(code), [])
+        base = {"code_insee": code, "commune": row["nom"], "population": int(row["population"]),
+                "code_epci": row.get("epci") or "", "epci": row.get("epci_nom") or ""}
+        if not ants:
+            rows.append({**base, "antenne": "", "dac": "", "temps_minutes": None,
+                         "statut": "non couverte"})
+        for ant in ants:
+            t = minutes.get(str(code)) if antenna_of.get(str(code)) == ant else None
+            rows.append({**base, "antenne": ant, "dac": structure_of.get(ant, ""),
+                         "temps_minutes": None if t is None else round(t, 1),
+                         "statut": "doublon" if len(ants) > 1 else "couverte"})
+    return pd.DataFrame(rows, columns=COLUMNS)
+
+
+def write_annex(table: pd.DataFrame, out_dir: Path, *, stem: str = "annexe1") -> dict[str, Path]:
+    """CSV (``;``, UTF-8 with BOM so that Excel shows the accents) and XLSX."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    csv_path = out_dir / f"{stem}.csv"
+    xlsx_path = out_dir / f"{stem}.xlsx"
+    table.to_csv(csv_path, sep=";", index=False, encoding="utf-8-sig", decimal=",")
+    with pd.ExcelWriter(xlsx_path, engine="openpyxl") as writer:
+        table.to_excel(writer, index=False, sheet_name="Annexe 1")
+        sheet = writer.sheets["Annexe 1"]
+        for column, width in zip("ABCDEFGHI", (11, 32, 11, 12, 40, 24, 24, 14, 13), strict=True):
+            sheet.column_dimensions[column].width = width
+        sheet.freeze_panes = "A2"
+    return {"annex_csv": csv_path, "annex_xlsx": xlsx_path}

@@ -1,0 +1,58 @@
+"""The French report of a plan (HTML that prints cleanly to PDF) and its companions."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+import folium
+import geopandas as gpd
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+from markupsafe import Markup
+
+from coverage.annex import annex_table, write_annex
+from coverage.checks import CheckResult
+from coverage.mapping import build_map, save_map
+from coverage.plan import Plan
+from geo import settings
+from geo.fmt import fr_float, fr_int
+
+_ENV = Environment(loader=FileSystemLoader(Path(__file__).parent / "templates"),
+                   autoescape=select_autoescape(["html"]))
+_ENV.globals.update(fr_int=fr_int, fr_float=fr_float)
+
+
+@dataclass
+class Section:
+    """An extra report section; ``html`` must already be escaped (it is trusted)."""
+
+    title: str
+    html: Markup
+
+
+def render_report(check: CheckResult, *, notes: Iterable[str] = (),
+                  extra_sections: Iterable[Section] = ()) -> str:
+    return _ENV.get_template("report.html").render(
+        check=check, notes=list(notes), extra_sections=list(extra_sections),
+        generated=datetime.now().strftime("%d/%m/%Y %H:%M"),
+        norm=settings.DAC_FILE_ACTIVE_NORM,
+        uncovered_population=sum(check.populations[c] for c in check.uncovered))
+
+
+def write_report(out_dir: str | Path, *, plan: Plan, communes: gpd.GeoDataFrame,
+                 check: CheckResult, notes: Iterable[str] = (),
+                 extra_layers: Iterable[folium.map.Layer] = (),
+                 extra_sections: Iterable[Section] = ()) -> dict[str, Path]:
+    """Write ``annexe1.csv``, ``annexe1.xlsx``, ``carte.html`` and ``rapport.html``."""
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    paths = write_annex(annex_table(plan, communes, check), out)
+    paths["map"] = save_map(build_map(plan, communes, check, extra_layers=extra_layers),
+                            out / "carte.html")
+    report = out / "rapport.html"
+    report.write_text(render_report(check, notes=notes, extra_sections=extra_sections),
+                      encoding="utf-8")
+    paths["report"] = report
+    return paths

@@ -1,0 +1,94 @@
+"""Resource directory tables, aligned with data·inclusion (structure / service) and FINESS.
+
+Points are stored in WGS84 (EPSG:4326) because the search measures distances with
+PostGIS ``geography`` (metres on the ellipsoid), which needs lon/lat; a functional GiST
+index on ``point::geography`` serves those queries.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from geoalchemy2 import Geometry
+from sqlalchemy import (
+    Boolean,
+    Computed,
+    Date,
+    DateTime,
+    ForeignKey,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    func,
+)
+from sqlalchemy.dialects.postgresql import ARRAY, TSVECTOR
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from geo.db import Base
+
+SECTORS = ("sanitaire", "medico-social", "social")
+
+
+class CategoryRow(Base):
+    __tablename__ = "categories"
+
+    code: Mapped[str] = mapped_column(String(40), primary_key=True)
+    label: Mapped[str] = mapped_column(String(200))
+    short_label: Mapped[str | None] = mapped_column(String(100))
+    sector: Mapped[str] = mapped_column(String(20))
+    source: Mapped[str] = mapped_column(String(20))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+
+
+class StructureRow(Base):
+    __tablename__ = "structures"
+    __table_args__ = (UniqueConstraint("source", "source_id", name="structures_source_uid"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    source: Mapped[str] = mapped_column(String(40))
+    source_id: Mapped[str] = mapped_column(String(100))
+    name: Mapped[str] = mapped_column(String(300))
+    category_code: Mapped[str | None] = mapped_column(ForeignKey("categories.code"))
+    sector: Mapped[str | None] = mapped_column(String(20))
+    finess_et: Mapped[str | None] = mapped_column(String(9))
+    finess_ej: Mapped[str | None] = mapped_column(String(9))
+    siret: Mapped[str | None] = mapped_column(String(14))
+    address: Mapped[str | None] = mapped_column(String(300))
+    postal_code: Mapped[str | None] = mapped_column(String(5))
+    commune_code: Mapped[str | None] = mapped_column(ForeignKey("communes.code"))
+    commune_name: Mapped[str | None] = mapped_column(String(200))
+    point: Mapped[Any] = mapped_column(Geometry("POINT", srid=4326, spatial_index=False))
+    approximate_location: Mapped[bool] = mapped_column(Boolean, default=False)
+    phone: Mapped[str | None] = mapped_column(String(40))
+    email: Mapped[str | None] = mapped_column(String(200))
+    website: Mapped[str | None] = mapped_column(String(300))
+    opening_hours: Mapped[str | None] = mapped_column(String(300))
+    description: Mapped[str | None] = mapped_column(Text)
+    last_verified: Mapped[date | None] = mapped_column(Date)
+    search_text: Mapped[str] = mapped_column(Text, default="")
+    search_vector: Mapped[Any] = mapped_column(
+        TSVECTOR, Computed("to_tsvector('french'::regconfig, search_text)", persisted=True))
+    content_hash: Mapped[str] = mapped_column(String(64), default="")
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    services: Mapped[list[ServiceRow]] = relationship(
+        back_populates="structure", cascade="all, delete-orphan", order_by="ServiceRow.id")
+
+
+class ServiceRow(Base):
+    __tablename__ = "services"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    structure_id: Mapped[int] = mapped_column(ForeignKey("structures.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(300))
+    description: Mapped[str | None] = mapped_column(Text)
+    publics: Mapped[list[str]] = mapped_column(ARRAY(String(60)), default=list)
+    thematiques: Mapped[list[str]] = mapped_column(ARRAY(String(120)), default=list)
+    access_conditions: Mapped[str | None] = mapped_column(Text)
+    fees: Mapped[str | None] = mapped_column(String(40))
+    fees_details: Mapped[str | None] = mapped_column(Text)
+    zone_type: Mapped[str | None] = mapped_column(String(20))
+    zone_codes: Mapped[list[str]] = mapped_column(ARRAY(String(9)), default=list)
+    structure: Mapped[StructureRow] = relationship(back_populates="services")
