@@ -263,7 +263,7 @@ def format_check(result: CheckResult) -> str:
     if dt is not None:
         params = ""
         if dt.parameters:
-            params = (f" (détour ×{dt.parameters['detour']:g}, "
+            params = (f" (détour ×{fr_float(dt.parameters['detour'], 2).rstrip('0')}, "
                       f"{dt.parameters['speed_kmh']:g} km/h)")
         lines.append(f"Temps de trajet : {dt.label}{params} ; seuil {dt.threshold:g} min.")
         beyond = dt.beyond()

@@ -253,3 +253,16 @@ def _read_antennas_file(result: PlanFile, path: str | Path, *,
                     line, f"{table.path.name} : coordonnées hors limites ({lat}, {lon})"))
                 continue
             antenna.lat, antenna.lon = lat, lon
+
+
+def read_antennas(path: str | Path, *, communes: gpd.GeoDataFrame, dept: str) -> list[Antenna]:
+    """Antennas from a file (antenne, siège, optional lat/lon, coordinators, structure)."""
+    result = PlanFile(plan=Plan(name="antennes", dept=dept), source=str(path))
+    _read_antennas_file(result, path, resolver=CommuneResolver(communes, dept=dept))
+    if result.problems:
+        raise MaillageError(f"Fichier d'antennes « {Path(path).name} » refusé.",
+                            details=[str(p) for p in result.problems])
+    missing = [a.name for a in result.plan.antennas if a.seat is None and a.lon is None]
+    if missing:
+        raise MaillageError(f"Antennes sans siège ni coordonnées : {', '.join(missing)}.")
+    return result.plan.antennas

@@ -11,8 +11,8 @@ from functools import lru_cache
 from typing import TYPE_CHECKING
 
 import numpy as np
+import shapely
 from pyproj import CRS, Transformer
-from shapely.ops import transform as _shapely_transform
 
 from geo.settings import LAMBERT93, WGS84
 
@@ -41,7 +41,7 @@ def transform_xy(x: np.ndarray | float, y: np.ndarray | float, *, source: str,
 def transform_geometry(geom: BaseGeometry, *, source: str, target: str) -> BaseGeometry:
     """Transform a shapely geometry between two CRS."""
     t = transformer(source, target)
-    return _shapely_transform(t.transform, geom)
+    return shapely.transform(geom, lambda x, y: t.transform(x, y), interleaved=False)
 
 
 def to_lambert93(geom: BaseGeometry, *, source: str = WGS84) -> BaseGeometry:
