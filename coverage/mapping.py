@@ -13,6 +13,7 @@ import html
 import json
 from collections.abc import Iterable
 from pathlib import Path
+from typing import Any
 
 import folium
 import geopandas as gpd
@@ -55,8 +56,9 @@ def _offline_map(location: tuple[float, float], zoom: int) -> folium.Map:
     m.default_css = []
     js = (VENDOR / "leaflet" / "leaflet.js").read_text(encoding="utf-8")
     css = (VENDOR / "leaflet" / "leaflet.css").read_text(encoding="utf-8")
-    m.get_root().header.add_child(folium.Element(f"<style>{css}</style>"), name="leaflet_css")
-    m.get_root().header.add_child(folium.Element(f"<script>{js}</script>"), name="leaflet_js")
+    root: Any = m.get_root()
+    root.header.add_child(folium.Element(f"<style>{css}</style>"), name="leaflet_css")
+    root.header.add_child(folium.Element(f"<script>{js}</script>"), name="leaflet_js")
     folium.TileLayer("OpenStreetMap", name="Fond OpenStreetMap (en ligne)",
                      attr="© contributeurs OpenStreetMap", show=True).add_to(m)
     return m
@@ -116,7 +118,8 @@ def build_map(plan: Plan, communes: gpd.GeoDataFrame, check: CheckResult, *,
     for extra in extra_layers:
         extra.add_to(m)
     folium.LayerControl(collapsed=False).add_to(m)
-    m.get_root().html.add_child(folium.Element(_legend(plan, colours, check)))
+    root: Any = m.get_root()
+    root.html.add_child(folium.Element(_legend(plan, colours, check)))
     m.fit_bounds([[bounds[1], bounds[0]], [bounds[3], bounds[2]]])
     return m
 

@@ -65,7 +65,7 @@ def load_plan(session: Session, plan_id: int) -> Plan:
         for ant in structure.antennas:
             lon = lat = None
             if ant.point is not None:
-                p = to_shape(ant.point)
+                p: Any = to_shape(ant.point)
                 lon_a, lat_a = transform_xy(p.x, p.y, source=settings.LAMBERT93,
                                             target=settings.WGS84)
                 lon, lat = float(lon_a), float(lat_a)

@@ -32,10 +32,10 @@ def plan_from_epci_grouping(path: str | Path, *, communes: gpd.GeoDataFrame, dep
         territory_of[epci] = territory
     antennas: dict[str, Antenna] = {}
     for code, epci in zip(communes.index, communes["epci"], strict=True):
-        territory = territory_of.get(str(epci))
-        if territory is None:
+        group = territory_of.get(str(epci))
+        if group is None:
             continue  # left uncovered: the checks will say so
-        antennas.setdefault(territory, Antenna(name=territory, structure=structure)
+        antennas.setdefault(group, Antenna(name=group, structure=structure)
                             ).communes.append(str(code))
     for seat in seats:
         owner = next((a for a in antennas.values() if seat in a.communes), None)

@@ -41,7 +41,12 @@ def transform_xy(x: np.ndarray | float, y: np.ndarray | float, *, source: str,
 def transform_geometry(geom: BaseGeometry, *, source: str, target: str) -> BaseGeometry:
     """Transform a shapely geometry between two CRS."""
     t = transformer(source, target)
-    return shapely.transform(geom, lambda x, y: t.transform(x, y), interleaved=False)
+
+    def project(coords: np.ndarray) -> np.ndarray:
+        x, y = t.transform(coords[:, 0], coords[:, 1])
+        return np.column_stack([x, y])
+
+    return shapely.transform(geom, project)
 
 
 def to_lambert93(geom: BaseGeometry, *, source: str = WGS84) -> BaseGeometry:

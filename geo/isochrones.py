@@ -27,7 +27,8 @@ DEFAULT_THRESHOLDS = (15.0, 30.0, 45.0)
 EDGE_BUFFER_M = 300.0
 
 
-def _edge_line(graph: nx.MultiDiGraph, u: object, v: object, data: dict, crs: str) -> LineString:
+def _edge_line(graph: nx.MultiDiGraph, u: object, v: object, data: dict, crs: str
+               ) -> BaseGeometry:
     geom = data.get("geometry")
     if geom is None:
         geom = LineString([(graph.nodes[u]["x"], graph.nodes[u]["y"]),
@@ -58,7 +59,7 @@ def network_isochrones(graph: nx.MultiDiGraph, engine: TravelTimeEngine,
         t_node = seconds[s]
         for minutes in sorted(thresholds):
             limit = minutes * 60.0
-            pieces = []
+            pieces: list[BaseGeometry] = []
             for iu, iv, u, v, data in edges:
                 tu = t_node[iu]
                 if not tu <= limit:
@@ -69,7 +70,7 @@ def network_isochrones(graph: nx.MultiDiGraph, engine: TravelTimeEngine,
                     pieces.append(line)
                 else:  # partially reachable: keep the reachable fraction
                     fraction = (limit - tu) / travel
-                    pieces.append(substring(line, 0, fraction, normalized=True))
+                    pieces.append(substring(line, 0, fraction, normalized=True))  # type: ignore[arg-type]
             geom: BaseGeometry = shapely.union_all(
                 shapely.buffer(np.array(pieces, dtype=object), buffer_m)) if pieces else \
                 shapely.Point(xy[s]).buffer(buffer_m)

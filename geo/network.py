@@ -68,7 +68,7 @@ def download_road_network(territory_wgs84: BaseGeometry, *, dept: str,
         .buffer(buffer_m), source=settings.LAMBERT93, target=settings.WGS84)
     progress("téléchargement OpenStreetMap (Overpass), cela peut prendre plusieurs minutes…")
     try:
-        graph = ox.graph_from_polygon(buffered, network_type="drive")
+        graph = ox.graph_from_polygon(buffered, network_type="drive")  # type: ignore[arg-type]
     except Exception as exc:  # osmnx/requests raise many types when offline
         raise MaillageError(
             f"Téléchargement OpenStreetMap impossible ({exc.__class__.__name__}). Hors ligne, "
