@@ -1,0 +1,106 @@
+"""``maillage directory …``: import resources, search them, list stale records."""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+from directory.csv_template import read_csv_template
+from directory.datainclusion import enumeration, read_datainclusion
+from directory.finess import read_finess
+from directory.gisco import read_gisco_hospitals
+from directory.records import ReadResult
+from directory.search import SearchQuery, search
+from directory.store import stale, sync_categories, upsert
+from directory.taxonomy import load_categories
+from geo import settings
+from geo.communes import check_dept_code
+from geo.db import get_engine, session_scope
+from geo.fmt import fr_float
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    parser = sub.add_parser("directory", help="annuaire des ressources")
+    verbs = parser.add_subparsers(dest="verb", metavar="ACTION", required=True)
+
+    imp = verbs.add_parser("import", help="importer un fichier (une transaction)")
+    imp.add_argument("format", choices=["finess", "datainclusion", "csv", "gisco"],
+                     help="finess : extraction FINESS ; datainclusion : JSON/CSV data·inclusion ; "
+                          "csv : modèle de saisie ; gisco : hôpitaux Eurostat (dérivés de FINESS)")
+    imp.add_argument("file")
+    imp.add_argument("--dept", help="ne garder que ce département (finess, gisco)")
+    imp.add_argument("--json", action="store_true", help="rapport en JSON")
+    imp.set_defaults(handler=run_import)
+
+    find = verbs.add_parser("search", help="rechercher des ressources")
+    find.add_argument("q", nargs="?", default="", help="texte libre (ex. « ehpad yssingeaux »)")
+    find.add_argument("--sector", choices=["sanitaire", "medico-social", "social"])
+    find.add_argument("--category", help="code de catégorie (ex. 500 pour les EHPAD)")
+    find.add_argument("--public", help="public (data·inclusion, ex. seniors)")
+    find.add_argument("--commune", help="code INSEE du centre de recherche")
+    find.add_argument("--radius", type=float, help="rayon en km autour de la commune")
+    find.add_argument("--serves", help="ressources dont le territoire couvre cette commune")
+    find.add_argument("--sort", choices=["relevance", "distance"])
+    find.add_argument("--page", type=int, default=1)
+    find.add_argument("--per-page", type=int, default=20)
+    find.add_argument("--json", action="store_true", help="GeoJSON")
+    find.set_defaults(handler=run_search)
+
+    old = verbs.add_parser("stale", help="ressources non vérifiées depuis plus de 12 mois")
+    old.add_argument("--dept", required=True)
+    old.set_defaults(handler=run_stale)
+
+
+def read_file(fmt: str, path: str, *, dept: str | None, known: set[str]) -> ReadResult:
+    data = settings.data_dir()
+    if fmt == "finess":
+        return read_finess(path, dept=dept, known_categories=known)
+    if fmt == "gisco":
+        return read_gisco_hospitals(path, dept=dept)
+    if fmt == "datainclusion":
+        return read_datainclusion(path, data_dir=data)
+    return read_csv_template(path, known_categories=known,
+                             known_publics=enumeration(data, "publics"))
+
+
+def run_import(args: argparse.Namespace) -> int:
+    dept = check_dept_code(args.dept) if args.dept else None
+    categories = load_categories(settings.data_dir())
+    result = read_file(args.format, args.file, dept=dept, known={c.code for c in categories})
+    with session_scope(get_engine()) as session:
+        sync_categories(session, categories)
+        report = upsert(session, result, source_label=f"{args.format} ({args.file})")
+    print(json.dumps(report.to_dict(), ensure_ascii=False, indent=2, default=str)
+          if args.json else report.summary_fr())
+    return 0
+
+
+def run_search(args: argparse.Namespace) -> int:
+    query = SearchQuery(q=args.q, sector=args.sector, category=args.category, public=args.public,
+                        commune=args.commune, radius_km=args.radius, serves=args.serves,
+                        sort=args.sort or ("distance" if args.commune else "relevance"),
+                        page=args.page, per_page=args.per_page)
+    with get_engine().connect() as conn:
+        result = search(conn, query)
+    if args.json:
+        print(json.dumps(result, ensure_ascii=False, indent=2))
+        return 0
+    print(f"{result['total']} résultat(s) — page {result['page']}/{max(result['pages'], 1)}")
+    for feature in result["features"]:
+        p = feature["properties"]
+        distance = "" if p["distance_km"] is None else f" — {fr_float(p['distance_km'])} km"
+        flags = (" [localisation approximative]" if p["approximate_location"] else "") + \
+            (" [à vérifier]" if p["stale"] else "")
+        print(f"- {p['name']} ({p['category_label']}), {p['commune_name'] or ''}{distance}{flags}")
+    return 0
+
+
+def run_stale(args: argparse.Namespace) -> int:
+    dept = check_dept_code(args.dept)
+    with session_scope(get_engine()) as session:
+        rows = stale(session, dept=dept)
+    print(f"{len(rows)} ressource(s) non vérifiée(s) depuis plus de 12 mois :")
+    for r in rows:
+        when = r["last_verified"].isoformat() if r["last_verified"] else "jamais"
+        print(f"- {r['name']} ({r['commune_name'] or '?'}) — vérifiée : {when} [{r['source']}]")
+    return 0
