@@ -22,6 +22,8 @@ db: venv
 
 demo: db
 	@$(BIN)/maillage demo
+	@echo "== Application web : http://127.0.0.1:5000 (Ctrl+C pour arrêter ; comptes ci-dessus)"
+	@$(BIN)/maillage serve --host 127.0.0.1 --port 5000
 
 test: db
 	@bash scripts/system-deps.sh

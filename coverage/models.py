@@ -13,6 +13,7 @@ from geoalchemy2 import Geometry
 from sqlalchemy import JSON, DateTime, Float, ForeignKey, Integer, String, Text, func
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+import geo.models  # noqa: F401  (the referenced tables: departements, communes)
 from geo.db import Base
 
 

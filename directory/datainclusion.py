@@ -8,6 +8,7 @@ against the schema's enumerations. Source id = ``source`` + ``id``.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import json
 from datetime import date
@@ -55,15 +56,14 @@ def read_datainclusion(path: str | Path, *, data_dir: Path) -> ReadResult:
         raise MaillageError(f"Fichier introuvable : « {path} ».")
     if path.suffix.lower() == ".csv":
         table = read_table(path)
-        structures = [(line, dict(zip(table.header, row, strict=False)))
-                      for line, row in table.rows]
+        structures: list[tuple[int, dict[str, Any]]] = [
+            (line, dict(zip(table.header, row, strict=False))) for line, row in table.rows]
         for _, s in structures:
             for key in ("latitude", "longitude"):
                 if s.get(key):
-                    try:
+                    # a bad value stays a string: the schema rejects it with a clear message
+                    with contextlib.suppress(ValueError):
                         s[key] = float(str(s[key]).replace(",", "."))
-                    except ValueError:
-                        pass  # the schema rejects it with a clear message
             for key, value in list(s.items()):
                 if value == "":
                     s[key] = None
@@ -100,7 +100,7 @@ def read_datainclusion(path: str | Path, *, data_dir: Path) -> ReadResult:
             result.rejections.append(Rejection(number, "structure : " + " ; ".join(errors[:3]),
                                                ident))
             continue
-        networks = item.get("reseaux_porteurs") or []
+        networks: list[str] = item.get("reseaux_porteurs") or []
         category = next((NETWORK_TO_CATEGORY[n] for n in networks if n in NETWORK_TO_CATEGORY),
                         DEFAULT_CATEGORY)
         record = StructureRecord(
@@ -133,7 +133,7 @@ def read_datainclusion(path: str | Path, *, data_dir: Path) -> ReadResult:
                 number, f"service : structure « {item['structure_id']} » absente du fichier",
                 str(item["id"])))
             continue
-        zone = item.get("zone_eligibilite") or []
+        zone: list[str] = item.get("zone_eligibilite") or []
         zone_type = None
         if zone:
             zone_type = "departement" if all(len(z) <= 3 for z in zone) else \

@@ -89,7 +89,7 @@ def read_finess(path: str | Path, *, dept: str | None = None,
             geoloc[fields[1].strip()] = (number, fields)
         else:
             result.rejections.append(Rejection(number, f"type de ligne inconnu « {fields[0]} »"))
-    for nofinesset, (number, record) in records.items():
+    for nofinesset, (_line, record) in records.items():
         if nofinesset in geoloc:
             _place(record, *geoloc[nofinesset], result=result)
         result.records.append(record)

@@ -26,6 +26,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import ARRAY, TSVECTOR
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+import geo.models  # noqa: F401  (the referenced tables: departements, communes)
 from geo.db import Base
 
 SECTORS = ("sanitaire", "medico-social", "social")

@@ -78,8 +78,10 @@ def search_text(record: StructureRecord, *, category_label: str, commune_name: s
 def upsert(session: Session, result: ReadResult, *, source_label: str) -> ImportReport:
     """Upsert ``result.records``; rejections of the reader are carried into the report."""
     report = ImportReport(source=source_label, rejected=list(result.rejections))
-    labels = dict(session.execute(text("SELECT code, label FROM categories")).all())
-    sectors = dict(session.execute(text("SELECT code, sector FROM categories")).all())
+    labels: dict[str, str] = {r.code: r.label for r in session.execute(
+        text("SELECT code, label FROM categories"))}
+    sectors: dict[str, str] = {r.code: r.sector for r in session.execute(
+        text("SELECT code, sector FROM categories"))}
     existing = {(r.source, r.source_id): (r.id, r.content_hash) for r in session.execute(
         text("SELECT id, source, source_id, content_hash FROM structures"))}
     for record in result.records:

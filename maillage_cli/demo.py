@@ -11,6 +11,9 @@ from coverage.drivetimes import plan_drive_times
 from coverage.planfile import read_plan_file
 from coverage.report import write_report
 from coverage.territories import plan_from_epci_grouping
+from directory.gisco import read_gisco_hospitals
+from directory.store import sync_categories, upsert
+from directory.taxonomy import load_categories
 from geo import settings
 from geo.communes import communes_frame, read_communes_source
 from geo.communes_db import dept_summary, store_communes
@@ -63,6 +66,19 @@ def run(args: argparse.Namespace) -> int:
     print(format_check(check))
     paths = write_report(out / "haute-loire", plan=pf.plan, communes=communes, check=check,
                          notes=[HYPOTHESIS])
+    _title("Annuaire : 71 hôpitaux (Eurostat GISCO, dérivés de FINESS, situation 2020)")
+    categories = load_categories(data)
+    hospitals = read_gisco_hospitals(data / "health" / "gisco_healthcare_FR_2020_hospitals_43_63.csv")
+    with session_scope(engine) as session:
+        sync_categories(session, categories)
+        print(upsert(session, hospitals, source_label="hôpitaux GISCO 2020").summary_fr())
+    print("Données de 2020 : à vérifier avant tout usage (elles apparaissent « à vérifier »).")
+
+    _title("Comptes de démonstration")
+    accounts = ensure_demo_accounts(engine, plan=pf.plan, communes=communes)
+    for email, role, password in accounts:
+        print(f"  {role:<10} {email:<28} mot de passe : {password}")
+
     _title("Fichiers écrits")
     print(f"Plan (CSV à modifier puis réimporter) : {plan_csv}")
     for key, label in (("report", "Rapport (à ouvrir dans un navigateur, imprimable en PDF)"),
@@ -70,3 +86,43 @@ def run(args: argparse.Namespace) -> int:
                        ("annex_csv", "Annexe 1 (CSV)"), ("annex_xlsx", "Annexe 1 (XLSX)")):
         print(f"{label} : {paths[key]}")
     return 0
+
+
+DEMO_PASSWORD = "demo-maillage-2026"
+DEMO_ACCOUNTS = [
+    ("promoteur@demo.maillage.fr", "promoteur", "43", "Promoteur DAC 43 (démo)"),
+    ("promoteur2@demo.maillage.fr", "promoteur", "43", "Second promoteur (démo)"),
+    ("ars@demo.maillage.fr", "ars", "43", "ARS Auvergne-Rhône-Alpes, DD 43 (démo)"),
+    ("editeur@demo.maillage.fr", "editeur", None, "Coordination, annuaire (démo)"),
+    ("admin@demo.maillage.fr", "admin", None, "Administrateur (démo)"),
+]
+
+
+def ensure_demo_accounts(engine, *, plan, communes) -> list[tuple[str, str, str]]:
+    """Demo users, and two overlapping candidacies for the ARS review (idempotent)."""
+    from sqlalchemy import text
+
+    from coverage.store import save_plan
+    from web.accounts import add_user
+
+    ids = {}
+    with engine.begin() as conn:
+        for email, role, dept, name in DEMO_ACCOUNTS:
+            row = conn.execute(text("SELECT id FROM users WHERE email = :e"), {"e": email}).first()
+            ids[email] = row[0] if row else add_user(conn, email=email, password=DEMO_PASSWORD,
+                                                     role=role, departement=dept, name=name)
+        owned = conn.execute(text("SELECT count(*) FROM plans WHERE owner_id = ANY(:ids)"),
+                             {"ids": [ids[a[0]] for a in DEMO_ACCOUNTS[:2]]}).scalar()
+    if not owned:
+        from copy import deepcopy
+
+        rival = deepcopy(plan)
+        rival.name = "Candidature concurrente (démo) : Jeune Loire élargie"
+        jeune, velay = rival.antenna("Jeune Loire"), rival.antenna("Velay")
+        if jeune is not None and velay is not None:
+            jeune.communes += velay.communes[:12]   # overlaps with the first candidacy
+            del rival.antennas[rival.antennas.index(velay)]
+        with session_scope(engine) as session:
+            save_plan(session, plan, owner_id=ids[DEMO_ACCOUNTS[0][0]])
+            save_plan(session, rival, owner_id=ids[DEMO_ACCOUNTS[1][0]])
+    return [(email, role, DEMO_PASSWORD) for email, role, _, _ in DEMO_ACCOUNTS]

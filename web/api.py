@@ -12,9 +12,13 @@ from flask import Blueprint, current_app, jsonify, request
 from sqlalchemy import text
 from werkzeug.exceptions import HTTPException
 
+from directory.search import MAX_PER_PAGE as SEARCH_MAX_PER_PAGE
+from directory.search import SearchQuery, search, structure_detail
+from geo.errors import MaillageError
+
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
-MAX_PER_PAGE = 100
+MAX_PER_PAGE = SEARCH_MAX_PER_PAGE
 
 
 def _engine():
@@ -28,6 +32,65 @@ def _http_error(exc: HTTPException):
     message = exc.description if isinstance(exc.description, str) and exc.code == 400 \
         else messages.get(exc.code or 500, "Erreur.")
     return jsonify({"erreur": message}), exc.code
+
+
+@bp.errorhandler(MaillageError)
+def _user_error(exc: MaillageError):
+    return jsonify({"erreur": exc.message}), 400
+
+
+def _float_arg(name: str) -> float | None:
+    value = request.args.get(name)
+    if value in (None, ""):
+        return None
+    try:
+        return float(value)
+    except ValueError as exc:
+        raise MaillageError(f"Paramètre « {name} » : nombre attendu.") from exc
+
+
+def _int_arg(name: str, default: int) -> int:
+    value = request.args.get(name)
+    if value in (None, ""):
+        return default
+    try:
+        return int(value)
+    except ValueError as exc:
+        raise MaillageError(f"Paramètre « {name} » : entier attendu.") from exc
+
+
+@bp.get("/search")
+def search_resources():
+    """Resources as GeoJSON, filtered, sorted and paginated."""
+    args = request.args
+    query = SearchQuery(
+        q=args.get("q", ""), sector=args.get("sector") or None,
+        category=args.get("category") or None, public=args.get("public") or None,
+        commune=args.get("commune") or None, lat=_float_arg("lat"), lon=_float_arg("lon"),
+        radius_km=_float_arg("radius_km"), serves=args.get("serves") or None,
+        sort=args.get("sort") or "relevance", page=_int_arg("page", 1),
+        per_page=_int_arg("per_page", 20))
+    with _engine().connect() as conn:
+        return jsonify(search(conn, query))
+
+
+@bp.get("/structures/<int:structure_id>")
+def structure(structure_id: int):
+    with _engine().connect() as conn:
+        detail = structure_detail(conn, structure_id)
+    if detail is None:
+        return jsonify({"erreur": f"Structure n° {structure_id} introuvable."}), 404
+    return jsonify(detail)
+
+
+@bp.get("/categories")
+def categories():
+    sql = text("SELECT c.code, c.label, c.sector, count(s.id) AS structures FROM categories c "
+               "LEFT JOIN structures s ON s.category_code = c.code WHERE c.active "
+               "GROUP BY c.code ORDER BY count(s.id) DESC, c.label")
+    with _engine().connect() as conn:
+        rows = conn.execute(sql).mappings().all()
+    return jsonify([dict(r) for r in rows])
 
 
 @bp.get("/communes")
@@ -62,6 +125,42 @@ def openapi_document() -> dict[str, Any]:
         "info": {"title": "Maillage API", "version": "1.0.0",
                  "description": "Annuaire des ressources et référentiel des communes."},
         "paths": {
+            "/api/v1/search": {"get": {
+                "summary": "Rechercher des ressources (GeoJSON)",
+                "parameters": [
+                    {"name": n, "in": "query", "required": False, "schema": sch}
+                    for n, sch in (
+                        ("q", {"type": "string"}),
+                        ("sector", {"type": "string", "enum": ["sanitaire", "medico-social", "social"]}),
+                        ("category", {"type": "string"}), ("public", {"type": "string"}),
+                        ("commune", {"type": "string"}), ("serves", {"type": "string"}),
+                        ("lat", {"type": "number"}), ("lon", {"type": "number"}),
+                        ("radius_km", {"type": "number", "exclusiveMinimum": 0, "maximum": 500}),
+                        ("sort", {"type": "string", "enum": ["relevance", "distance"]}),
+                        ("page", {"type": "integer", "minimum": 1}),
+                        ("per_page", {"type": "integer", "minimum": 1, "maximum": MAX_PER_PAGE}))
+                ],
+                "responses": {"200": {"description": "FeatureCollection avec total, page, per_page",
+                                      "content": {"application/geo+json": {"schema": {
+                                          "$ref": "#/components/schemas/Resultats"}}}},
+                              "400": {"$ref": "#/components/responses/Erreur"}},
+            }},
+            "/api/v1/structures/{id}": {"get": {
+                "summary": "Fiche d'une structure et de ses services",
+                "parameters": [{"name": "id", "in": "path", "required": True,
+                                "schema": {"type": "integer"}}],
+                "responses": {"200": {"description": "Structure", "content": {
+                    "application/json": {"schema": {"type": "object"}}}},
+                              "404": {"$ref": "#/components/responses/Erreur"}},
+            }},
+            "/api/v1/categories": {"get": {
+                "summary": "Catégories (FINESS et hors FINESS) avec leur secteur",
+                "responses": {"200": {"description": "Catégories", "content": {
+                    "application/json": {"schema": {"type": "array", "items": {
+                        "type": "object", "properties": {
+                            "code": {"type": "string"}, "label": {"type": "string"},
+                            "sector": {"type": "string"}, "structures": {"type": "integer"}}}}}}}},
+            }},
             "/api/v1/communes": {"get": {
                 "summary": "Autocomplétion des communes",
                 "parameters": [
@@ -80,6 +179,12 @@ def openapi_document() -> dict[str, Any]:
                     "departement": {"type": "string"}}},
                 "Erreur": {"type": "object", "properties": {"erreur": {"type": "string"}},
                            "required": ["erreur"]},
+                "Resultats": {"type": "object", "required": ["type", "features", "total"],
+                              "properties": {"type": {"const": "FeatureCollection"},
+                                             "features": {"type": "array"},
+                                             "total": {"type": "integer"},
+                                             "page": {"type": "integer"},
+                                             "per_page": {"type": "integer"}}},
             },
             "responses": {"Erreur": {"description": "Erreur", "content": {"application/json": {
                 "schema": {"$ref": "#/components/schemas/Erreur"}}}}},

@@ -1,0 +1,255 @@
+"""Promoters' plan workspace and the ARS review of candidacies."""
+
+from __future__ import annotations
+
+import csv
+import io
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import shapely
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    flash,
+    g,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+
+from coverage.annex import annex_table
+from coverage.checks import CheckResult, check_plan
+from coverage.drivetimes import plan_drive_times
+from coverage.mapping import simplified_wgs84
+from coverage.plan import Plan
+from coverage.planfile import read_plan_file
+from coverage.report import render_report
+from coverage.store import delete_plan, list_plans, load_plan, plan_info, save_plan
+from geo.communes import communes_frame
+from geo.db import session_scope
+from geo.errors import MaillageError
+from web.accounts import can_access_plan
+from web.auth import login_required, role_required
+
+bp = Blueprint("plans", __name__)
+ALLOWED = {".csv": None, ".xlsx": b"PK\x03\x04"}
+
+
+def _engine():
+    return current_app.extensions["maillage_engine"]
+
+
+def communes_of(dept: str) -> gpd.GeoDataFrame:
+    cache = current_app.extensions.setdefault("maillage_communes", {})
+    if dept not in cache:
+        with _engine().connect() as conn:
+            cache[dept] = communes_frame(conn, dept=dept)
+    return cache[dept]
+
+
+def _plan_or_403(plan_id: int) -> tuple[Plan, dict[str, Any]]:
+    with session_scope(_engine()) as session:
+        try:
+            info = plan_info(session, plan_id)
+        except MaillageError:
+            abort(404)
+        if not can_access_plan(g.user, owner_id=info["owner_id"], plan_dept=info["departement"]):
+            abort(403)
+        return load_plan(session, plan_id), info
+
+
+def checked(plan: Plan) -> CheckResult:
+    communes = communes_of(plan.dept)
+    return check_plan(plan, communes, drive_times=plan_drive_times(plan, communes))
+
+
+@bp.get("/plans")
+@login_required
+def index():
+    if g.user.role not in {"promoteur", "ars", "admin"}:
+        abort(403)
+    with session_scope(_engine()) as session:
+        if g.user.role == "promoteur":
+            rows = list_plans(session, owner_id=g.user.id)
+        elif g.user.role == "ars":
+            rows = list_plans(session, dept=g.user.departement)
+        else:
+            rows = list_plans(session)
+    return render_template("plans.html", plans=rows)
+
+
+@bp.post("/plans/importer")
+@role_required("promoteur")
+def upload():
+    upload = request.files.get("fichier")
+    name = (request.form.get("nom") or "").strip()
+    if upload is None or not upload.filename:
+        flash("Choisissez un fichier CSV ou XLSX.", "erreur")
+        return redirect(url_for("plans.index"))
+    suffix = Path(upload.filename).suffix.lower()
+    head = upload.stream.read(4)
+    upload.stream.seek(0)
+    if suffix not in ALLOWED or (ALLOWED[suffix] and head != ALLOWED[suffix]):
+        flash("Type de fichier refusé : CSV ou XLSX uniquement.", "erreur")
+        return redirect(url_for("plans.index"))
+    dept = g.user.departement or request.form.get("dept", "")
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / f"plan{suffix}"
+        upload.save(path)
+        pf = read_plan_file(path, communes=communes_of(dept), dept=dept,
+                            name=name or Path(upload.filename).stem)
+    for problem in pf.problems[:30]:
+        flash(f"{upload.filename}, {problem}", "erreur")
+    if not pf.plan.antennas:
+        flash("Aucune ligne valide : rien n'est importé.", "erreur")
+        return redirect(url_for("plans.index"))
+    pf.plan.author = g.user.display_name
+    with session_scope(_engine()) as session:
+        plan_id = save_plan(session, pf.plan, owner_id=g.user.id,
+                            source_filename=upload.filename[:300])
+    flash(f"Plan importé : {len(pf.plan.claims())} communes affectées.", "info")
+    return redirect(url_for("plans.show", plan_id=plan_id))
+
+
+@bp.get("/plans/<int:plan_id>")
+@login_required
+def show(plan_id: int):
+    plan, info = _plan_or_403(plan_id)
+    return render_template("plan.html", plan=plan, info=info, check=checked(plan))
+
+
+@bp.get("/plans/<int:plan_id>/carte.geojson")
+@login_required
+def plan_geojson(plan_id: int):
+    plan, _ = _plan_or_403(plan_id)
+    check = checked(plan)
+    return jsonify(communes_geojson(plan.dept, claims={c: a for c, a in plan.claims().items()},
+                                    minutes=check.drive_times.minutes if check.drive_times else {},
+                                    threshold=check.drive_times.threshold if check.drive_times else None))
+
+
+def communes_geojson(dept: str, *, claims: dict[str, list[str]], minutes: dict[str, float],
+                     threshold: float | None) -> dict[str, Any]:
+    communes = communes_of(dept)
+    shapes = current_app.extensions.setdefault("maillage_shapes", {})
+    if dept not in shapes:
+        shapes[dept] = simplified_wgs84(communes)
+    features = []
+    for code, geom in shapes[dept].items():
+        owners = claims.get(str(code), [])
+        t = minutes.get(str(code))
+        features.append({"type": "Feature", "geometry": shapely.geometry.mapping(geom),
+                         "properties": {"code": code, "nom": communes.loc[code, "nom"],
+                                        "population": int(communes.loc[code, "population"]),
+                                        "claims": owners,
+                                        "minutes": None if t is None or t != t or t == float("inf")
+                                        else round(t, 1),
+                                        "beyond": bool(threshold is not None and t is not None
+                                                       and not t <= threshold)}})
+    return {"type": "FeatureCollection", "features": features}
+
+
+@bp.get("/plans/<int:plan_id>/annexe1.csv")
+@login_required
+def annex_csv(plan_id: int):
+    plan, _ = _plan_or_403(plan_id)
+    table = annex_table(plan, communes_of(plan.dept), checked(plan))
+    data = table.to_csv(sep=";", index=False, decimal=",")
+    return Response("\ufeff" + data, mimetype="text/csv; charset=utf-8",
+                    headers={"Content-Disposition": f'attachment; filename="annexe1-plan{plan_id}.csv"'})
+
+
+@bp.get("/plans/<int:plan_id>/rapport")
+@login_required
+def report(plan_id: int):
+    plan, _ = _plan_or_403(plan_id)
+    return render_report(checked(plan))
+
+
+@bp.post("/plans/<int:plan_id>/supprimer")
+@role_required("promoteur")
+def remove(plan_id: int):
+    _plan_or_403(plan_id)
+    with session_scope(_engine()) as session:
+        delete_plan(session, plan_id)
+    flash("Plan supprimé.", "info")
+    return redirect(url_for("plans.index"))
+
+
+# --- ARS review ---------------------------------------------------------------------
+
+def _selected_plans() -> list[tuple[int, Plan]]:
+    ids = [int(i) for i in request.args.getlist("plans") if i.isdigit()]
+    if len(ids) < 1:
+        raise MaillageError("Sélectionnez au moins un plan à comparer.")
+    out = []
+    for plan_id in ids:
+        plan, _ = _plan_or_403(plan_id)
+        out.append((plan_id, plan))
+    depts = {p.dept for _, p in out}
+    if len(depts) > 1:
+        raise MaillageError("Les plans comparés doivent concerner le même département.")
+    return out
+
+
+def compare(plans: list[tuple[int, Plan]]) -> dict[str, Any]:
+    dept = plans[0][1].dept
+    communes = communes_of(dept)
+    claimed: dict[str, list[str]] = {}
+    beyond: dict[str, list[tuple[str, float]]] = {}
+    for _, plan in plans:
+        check = checked(plan)
+        for code in plan.claims():
+            claimed.setdefault(code, []).append(plan.name)
+        if check.drive_times:
+            for code, minutes in check.drive_times.beyond():
+                beyond.setdefault(code, []).append((plan.name, minutes))
+    multiple = {c: p for c, p in sorted(claimed.items()) if len(p) > 1}
+    none = [c for c in communes.index if c not in claimed]
+    return {"dept": dept, "communes": communes, "claimed": claimed, "multiple": multiple,
+            "none": none, "beyond": dict(sorted(beyond.items()))}
+
+
+@bp.get("/ars/comparer")
+@role_required("ars")
+def review():
+    with session_scope(_engine()) as session:
+        available = list_plans(session, dept=g.user.departement if g.user.role == "ars" else None)
+    if not request.args.getlist("plans"):
+        return render_template("review.html", available=available, result=None, selected=[])
+    plans = _selected_plans()
+    return render_template("review.html", available=available, result=compare(plans),
+                           selected=plans)
+
+
+@bp.get("/ars/comparer.geojson")
+@role_required("ars")
+def review_geojson():
+    result = compare(_selected_plans())
+    return jsonify(communes_geojson(result["dept"], claims=result["claimed"], minutes={},
+                                    threshold=None))
+
+
+@bp.get("/ars/comparer.csv")
+@role_required("ars")
+def review_csv():
+    result = compare(_selected_plans())
+    communes = result["communes"]
+    out = io.StringIO()
+    writer = csv.writer(out, delimiter=";")
+    writer.writerow(["code_insee", "commune", "population", "situation", "plans"])
+    for code, owners in result["multiple"].items():
+        writer.writerow([code, communes.loc[code, "nom"], communes.loc[code, "population"],
+                         "revendiquée par plusieurs plans", " | ".join(owners)])
+    for code in result["none"]:
+        writer.writerow([code, communes.loc[code, "nom"], communes.loc[code, "population"],
+                         "revendiquée par aucun plan", ""])
+    return Response("\ufeff" + out.getvalue(), mimetype="text/csv; charset=utf-8",
+                    headers={"Content-Disposition": 'attachment; filename="comparaison.csv"'})
