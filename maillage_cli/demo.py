@@ -7,8 +7,10 @@ from pathlib import Path
 
 from coverage.assign import write_plan_csv
 from coverage.checks import check_plan, format_check
-from coverage.drivetimes import plan_drive_times
+from coverage.drivetimes import plan_drive_times, site_matrix
+from coverage.mapping import isochrone_layer
 from coverage.planfile import read_plan_file
+from coverage.propose import scenarios
 from coverage.report import write_report
 from coverage.territories import plan_from_epci_grouping
 from directory.gisco import read_gisco_hospitals
@@ -18,7 +20,9 @@ from geo import settings
 from geo.communes import communes_frame, read_communes_source
 from geo.communes_db import dept_summary, store_communes
 from geo.db import get_engine, session_scope
+from geo.isochrones import estimated_isochrones
 from maillage_cli.communes import format_summary
+from maillage_cli.plan_propose import scenarios_section, scenarios_table_fr, write_scenarios_csv
 
 DEMO_DEPTS = ("43", "63")
 DEMO_SEATS = ["43157", "43268", "43040"]  # Le Puy-en-Velay, Yssingeaux, Brioude
@@ -64,8 +68,18 @@ def run(args: argparse.Namespace) -> int:
     drive = plan_drive_times(pf.plan, communes)
     check = check_plan(pf.plan, communes, unknown=pf.unknown, drive_times=drive)
     print(format_check(check))
+    _title("Scénarios : sites optimaux pour K = 2 à 6 antennes (p-médiane exacte)")
+    points = communes[["point_x", "point_y"]].to_numpy(dtype=float)
+    matrix = site_matrix(points, communes)
+    rows = scenarios(communes, matrix, ks=range(2, 7))
+    print(scenarios_table_fr(rows, threshold=drive.threshold))
+    write_scenarios_csv(rows, out / "haute-loire" / "scenarios.csv")
     paths = write_report(out / "haute-loire", plan=pf.plan, communes=communes, check=check,
-                         notes=[HYPOTHESIS])
+                         notes=[HYPOTHESIS],
+                         extra_layers=[isochrone_layer(estimated_isochrones(drive.sites),
+                                                       name="Isochrones 15/30/45 min (estimées)")],
+                         extra_sections=[scenarios_section(rows, threshold=drive.threshold,
+                                                           label=matrix.label)])
     _title("Annuaire : 71 hôpitaux (Eurostat GISCO, dérivés de FINESS, situation 2020)")
     categories = load_categories(data)
     hospitals = read_gisco_hospitals(data / "health" / "gisco_healthcare_FR_2020_hospitals_43_63.csv")

@@ -80,9 +80,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     report.add_argument("--note", action="append", default=[], help="note ajoutée au rapport")
     report.set_defaults(handler=run_report)
 
-    from maillage_cli import plan_drive
+    from maillage_cli import plan_drive, plan_propose
 
     plan_drive.register_verbs(verbs)
+    plan_propose.register_verbs(verbs)
 
 
 def communes_for(dept: str) -> gpd.GeoDataFrame:

@@ -1,0 +1,116 @@
+"""Propose antenna sites with the solvers and compare scenarios for K = 2…6."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import geopandas as gpd
+import numpy as np
+
+from coverage.plan import Antenna, Plan
+from coverage.sizing import SizingParameters, commune_demand
+from coverage.solvers import LSCP, MCLP, CapacitatedPMedian, PMedian, SolverResult
+from geo import settings
+from geo.traveltime import TravelTimeMatrix
+
+MODELS = ("pmedian", "capacitated", "mclp", "lscp")
+
+
+@dataclass
+class Proposal:
+    model: str
+    plan: Plan
+    result: SolverResult
+    minutes: np.ndarray  # per commune, to its antenna
+
+
+def _labels(communes: gpd.GeoDataFrame) -> list[str]:
+    return [f"{c} {n}" for c, n in zip(communes.index, communes["nom"], strict=True)]
+
+
+def propose(communes: gpd.GeoDataFrame, matrix: TravelTimeMatrix, *, k: int | None,
+            model: str = "pmedian", max_minutes: float | None = None,
+            fixed: list[str] | None = None, coordinators: float | None = None,
+            sizing: SizingParameters | None = None, name: str | None = None,
+            time_limit: float | None = None) -> Proposal:
+    """Solve one model; candidates = the communes (``matrix`` is communes × communes).
+
+    ``matrix.minutes[i, j]`` is the time from candidate site ``i`` to commune ``j``; the
+    solvers take clients × sites, hence the transpose.
+    """
+    codes = list(communes.index)
+    cost = matrix.minutes.T
+    weights = communes["population"].to_numpy(dtype=float)
+    fixed_idx = [codes.index(c) for c in (fixed or [])]
+    labels = _labels(communes)
+    threshold = max_minutes if max_minutes is not None else settings.DEFAULT_THRESHOLD_MINUTES
+    if model == "pmedian":
+        assert k is not None
+        result = PMedian.from_cost_matrix(cost, weights=weights, k=k, fixed=fixed_idx,
+                                          max_minutes=max_minutes,
+                                          client_labels=labels).solve(time_limit=time_limit)
+    elif model == "capacitated":
+        assert k is not None
+        demand = commune_demand(communes, sizing or SizingParameters()).to_numpy()
+        per_site = coordinators or math.ceil(demand.sum() / k / settings.PATIENTS_PER_COORDINATOR_DEFAULT)
+        result = CapacitatedPMedian.from_cost_matrix(
+            cost, weights=weights, demand=demand,
+            capacity=per_site * settings.PATIENTS_PER_COORDINATOR_MAX, k=k, fixed=fixed_idx,
+            max_minutes=max_minutes, client_labels=labels).solve(time_limit=time_limit)
+    elif model == "mclp":
+        assert k is not None
+        result = MCLP.from_cost_matrix(cost, weights=weights, k=k, threshold=threshold,
+                                       fixed=fixed_idx).solve(time_limit=time_limit)
+    elif model == "lscp":
+        result = LSCP.from_cost_matrix(cost, threshold=threshold, fixed=fixed_idx,
+                                       client_labels=labels).solve(time_limit=time_limit)
+    else:
+        raise ValueError(model)
+    plan = Plan(name=name or f"Proposition {model} ({len(result.sites)} antennes)",
+                dept=str(communes["departement"].iloc[0]))
+    by_site: dict[int, Antenna] = {}
+    for j in result.sites:
+        antenna = Antenna(name=f"Antenne de {communes.iloc[j]['nom']}", seat=codes[j])
+        by_site[int(j)] = antenna
+        plan.antennas.append(antenna)
+    for i, j in enumerate(result.assignment):
+        if j >= 0:
+            by_site[int(j)].communes.append(codes[i])
+    minutes = np.array([cost[i, j] if j >= 0 else np.inf
+                        for i, j in enumerate(result.assignment)])
+    return Proposal(model=model, plan=plan, result=result, minutes=minutes)
+
+
+@dataclass
+class ScenarioRow:
+    k: int
+    sites: list[str]
+    mean_minutes: float
+    max_minutes: float
+    population_beyond: int
+    coordinators: int
+    seconds: float
+
+
+def scenarios(communes: gpd.GeoDataFrame, matrix: TravelTimeMatrix, *, ks: range,
+              threshold: float = settings.DEFAULT_THRESHOLD_MINUTES,
+              fixed: list[str] | None = None,
+              sizing: SizingParameters | None = None) -> list[ScenarioRow]:
+    """p-median for each K: sites, times, population beyond the threshold, coordinators."""
+    pops = communes["population"].to_numpy(dtype=float)
+    demand = commune_demand(communes, sizing or SizingParameters()).to_numpy()
+    rows = []
+    for k in ks:
+        p = propose(communes, matrix, k=k, fixed=fixed)
+        finite = np.isfinite(p.minutes)
+        coordinators = sum(
+            math.ceil(round(demand[[communes.index.get_loc(c) for c in a.communes]].sum(), 9)
+                      / settings.PATIENTS_PER_COORDINATOR_DEFAULT) for a in p.plan.antennas)
+        rows.append(ScenarioRow(
+            k=k, sites=[f"{a.seat} {communes.loc[a.seat, 'nom']}" for a in p.plan.antennas],
+            mean_minutes=float((p.minutes[finite] * pops[finite]).sum() / pops[finite].sum()),
+            max_minutes=float(p.minutes.max()),
+            population_beyond=int(pops[~(p.minutes <= threshold)].sum()),
+            coordinators=coordinators, seconds=p.result.solve_seconds))
+    return rows

@@ -1,0 +1,101 @@
+"""Shared pieces: the result type, input checks, the sparse MILP call."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from scipy.optimize import Bounds, LinearConstraint, milp
+from scipy.sparse import csr_matrix
+
+from geo.errors import MaillageError
+
+
+@dataclass
+class SolverResult:
+    """Plain arrays, as spopt returns them.
+
+    Attributes
+    ----------
+    sites
+        Sorted indices of the open candidate sites.
+    assignment
+        For each client, the index of the site serving it (``-1`` when none).
+    objective
+        Objective value of the optimum (model-specific units).
+    status
+        ``"optimal"`` or the HiGHS message.
+    solve_seconds
+        Wall time of the MILP solve alone.
+    """
+
+    sites: np.ndarray
+    assignment: np.ndarray
+    objective: float
+    status: str
+    solve_seconds: float
+
+
+def check_matrix(cost: np.ndarray) -> np.ndarray:
+    cost = np.asarray(cost, dtype=float)
+    if cost.ndim != 2:
+        raise ValueError("cost must be a clients × sites matrix")
+    if np.isnan(cost).any():
+        raise ValueError("cost contains NaN: use np.inf for unreachable pairs")
+    if (cost < 0).any():
+        raise ValueError("cost must be non-negative")
+    return cost
+
+
+def labels_of(labels: list[str] | None, n: int, prefix: str) -> list[str]:
+    return list(labels) if labels is not None else [f"{prefix} {i}" for i in range(n)]
+
+
+def require_reachable(allowed: np.ndarray, client_labels: list[str], *, what: str) -> None:
+    """Raise a French error naming the clients with no allowed site."""
+    orphans = np.flatnonzero(~allowed.any(axis=1))
+    if len(orphans):
+        names = ", ".join(client_labels[i] for i in orphans[:30])
+        more = f" (et {len(orphans) - 30} autres)" if len(orphans) > 30 else ""
+        raise MaillageError(f"Aucun site candidat {what} pour {len(orphans)} commune(s) : "
+                            f"{names}{more}.")
+
+
+def check_fixed(fixed: list[int] | None, n_sites: int, k: int | None = None) -> list[int]:
+    fixed = sorted(set(int(f) for f in (fixed or [])))
+    if any(f < 0 or f >= n_sites for f in fixed):
+        raise MaillageError("Site imposé hors de la liste des candidats.")
+    if k is not None and len(fixed) > k:
+        raise MaillageError(f"{len(fixed)} sites imposés pour {k} antennes : impossible.")
+    return fixed
+
+
+def solve(c: np.ndarray, integrality: np.ndarray, lower: np.ndarray, upper: np.ndarray,
+          rows: list[tuple[csr_matrix, np.ndarray, np.ndarray]], *, maximize: bool = False,
+          time_limit: float | None = None) -> tuple[np.ndarray, float, str, float]:
+    """Run HiGHS; returns (x, objective, status, seconds)."""
+    constraints = [LinearConstraint(a, lo, hi) for a, lo, hi in rows]
+    options: dict[str, Any] = {"disp": False}
+    if time_limit:
+        options["time_limit"] = time_limit
+    start = time.perf_counter()
+    res = milp(-c if maximize else c, integrality=integrality, bounds=Bounds(lower, upper),
+               constraints=constraints, options=options)
+    seconds = time.perf_counter() - start
+    if res.x is None:
+        raise MaillageError(f"Pas de solution : {res.message}")
+    objective = -res.fun if maximize else res.fun
+    return res.x, float(objective), "optimal" if res.status == 0 else str(res.message), seconds
+
+
+def nearest_open(cost: np.ndarray, sites: np.ndarray) -> np.ndarray:
+    """Index of the nearest open site for every client (-1 if none reachable)."""
+    if len(sites) == 0:
+        return np.full(cost.shape[0], -1)
+    sub = cost[:, sites]
+    best = sub.argmin(axis=1)
+    out = sites[best].astype(int)
+    out[~np.isfinite(sub[np.arange(len(sub)), best])] = -1
+    return out
