@@ -5,6 +5,11 @@ allowed pairs (reachable, and within ``max_minutes``); ``Σ_j x_ij = 1``,
 ``x_ij ≤ y_j`` (disaggregated: its LP relaxation is nearly always integral, so HiGHS
 closes the gap at the root), ``Σ y_j = K``, fixed sites ``y_j = 1``. With ``y`` integral
 an optimal ``x`` is integral, so ``x`` needs no integrality constraint.
+
+The LP relaxation is solved first: when its ``y`` is integral, it is a feasible integer
+solution whose cost equals a lower bound, hence optimal, and the branch-and-bound
+machinery is skipped (about twice as fast on the Haute-Loire instance). Otherwise the
+MILP is solved.
 """
 
 from __future__ import annotations
@@ -68,12 +73,17 @@ class PMedian:
         lower = np.zeros(n)
         lower[self.fixed] = 1.0
         upper = np.ones(n)
-        integrality = np.concatenate([np.ones(n_sites), np.zeros(n_x)])
-        x, objective, status, seconds = solve(
-            c, integrality, lower, upper,
-            [(assign, np.ones(n_clients), np.ones(n_clients)),
-             (link, np.full(n_x, -np.inf), np.zeros(n_x)),
-             (count, np.array([self.k]), np.array([self.k]))], time_limit=time_limit)
+        rows = [(assign, np.ones(n_clients), np.ones(n_clients)),
+                (link, np.full(n_x, -np.inf), np.zeros(n_x)),
+                (count, np.array([self.k]), np.array([self.k]))]
+        x, objective, status, seconds = solve(c, np.zeros(n), lower, upper, rows,
+                                              time_limit=time_limit)
+        y = x[:n_sites]
+        if np.abs(y - np.round(y)).max() > 1e-6:  # fractional: branch and bound
+            integrality = np.concatenate([np.ones(n_sites), np.zeros(n_x)])
+            x, objective, status, more = solve(c, integrality, lower, upper, rows,
+                                               time_limit=time_limit)
+            seconds += more
         sites = np.flatnonzero(x[:n_sites] > 0.5)
         cost = np.where(allowed, self.cost, np.inf)
         return SolverResult(sites=sites, assignment=nearest_open(cost, sites),
