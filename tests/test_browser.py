@@ -116,9 +116,12 @@ def test_structure_name_with_markup_is_shown_as_text(site) -> None:
     driver.find_element(By.ID, "q").send_keys("structure piege xss")
     driver.find_element(By.CSS_SELECTOR, "#search-form button").click()
     _wait(driver, lambda d: XSS in d.find_element(By.ID, "results").text)
-    driver.find_element(By.CSS_SELECTOR, "#results li").click()
-    _wait(driver, lambda d: d.find_elements(By.CSS_SELECTOR, ".leaflet-popup-content"))
-    assert XSS in driver.find_element(By.CSS_SELECTOR, ".leaflet-popup-content").text
+    item = next(li for li in driver.find_elements(By.CSS_SELECTOR, "#results li")
+                if XSS in li.text)
+    item.click()
+    # The popup opens after the cluster's zoom animation: wait for its text.
+    _wait(driver, lambda d: any(XSS in p.text for p in
+                                d.find_elements(By.CSS_SELECTOR, ".leaflet-popup-content")))
     assert driver.find_elements(By.CSS_SELECTOR, "#results img, .leaflet-popup-content img") == []
     driver.find_element(By.LINK_TEXT, "Voir la fiche").click()
     _wait(driver, lambda d: "/structure/" in d.current_url)
