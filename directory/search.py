@@ -68,16 +68,19 @@ def _words(q: str) -> list[str]:
 def search(conn: Connection, query: SearchQuery, *, today: date | None = None) -> dict[str, Any]:
     """Run a search; returns a GeoJSON FeatureCollection with ``total``, ``page``…"""
     query.validate()
+    conn.execute(text("SELECT set_config('pg_trgm.word_similarity_threshold', :v, true)"),
+                 {"v": str(WORD_SIMILARITY)})
     params: dict[str, Any] = {"limit": query.per_page,
-                              "offset": (query.page - 1) * query.per_page,
-                              "ws": WORD_SIMILARITY}
+                              "offset": (query.page - 1) * query.per_page}
     where: list[str] = ["s.point IS NOT NULL"]
     rank_terms: list[str] = []
     for i, word in enumerate(_words(query.q)):
         params[f"w{i}"] = word
         params[f"t{i}"] = re.sub(r"[^a-z0-9]", "", word) + ":*"
+        # "<%" is word_similarity ≥ pg_trgm.word_similarity_threshold, served by the GIN
+        # trigram index (a plain word_similarity() call would scan every row).
         where.append(f"(s.search_vector @@ to_tsquery('french', :t{i}) "
-                     f"OR word_similarity(:w{i}, s.search_text) >= :ws)")
+                     f"OR :w{i} <% s.search_text)")
         rank_terms.append(f"word_similarity(:w{i}, s.search_text)")
         rank_terms.append(f"ts_rank(s.search_vector, to_tsquery('french', :t{i}))")
     if query.sector:
