@@ -199,3 +199,14 @@ def test_user_text_is_escaped(app, users) -> None:
     client = login(app, users["p1"][0])
     html = client.get("/plans").get_data(as_text=True)
     assert "<img src=x onerror" not in html and "&lt;img src=x onerror=alert(1)&gt;" in html
+
+
+def test_promoter_runs_propose_from_the_web(app, users) -> None:
+    client = login(app, users["p1"][0])
+    r = client.post("/plans/proposer", data={"k": "3", "csrf_token": _token(client, "/plans")})
+    assert r.status_code == 302
+    page = client.get(r.headers["Location"]).get_data(as_text=True)
+    assert "Proposition optimale : 3 antenne(s)" in page and "257/257" in page
+    ars = login(app, users["ars"][0])
+    assert ars.post("/plans/proposer", data={"k": "3", "csrf_token": _token(ars, "/plans")}
+                    ).status_code == 403

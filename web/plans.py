@@ -118,6 +118,33 @@ def upload():
     return redirect(url_for("plans.show", plan_id=plan_id))
 
 
+@bp.post("/plans/proposer")
+@role_required("promoteur")
+def propose_sites():
+    """Optimal sites (p-median, estimated times) saved as a new plan of the promoter."""
+    from coverage.drivetimes import site_matrix
+    from coverage.propose import propose
+
+    try:
+        k = int(request.form.get("k", ""))
+    except ValueError:
+        k = 0
+    if not 1 <= k <= 12:
+        flash("Nombre d'antennes entre 1 et 12.", "erreur")
+        return redirect(url_for("plans.index"))
+    dept = g.user.departement or ""
+    communes = communes_of(dept)
+    matrix = site_matrix(communes[["point_x", "point_y"]].to_numpy(dtype=float), communes)
+    proposal = propose(communes, matrix, k=k,
+                       name=f"Proposition optimale : {k} antenne(s) (p-médiane)")
+    proposal.plan.author = g.user.display_name
+    with session_scope(_engine()) as session:
+        plan_id = save_plan(session, proposal.plan, owner_id=g.user.id)
+    flash(f"Proposition calculée ({matrix.label}) : modifiez-la en téléchargeant l'annexe 1.",
+          "info")
+    return redirect(url_for("plans.show", plan_id=plan_id))
+
+
 @bp.get("/plans/<int:plan_id>")
 @login_required
 def show(plan_id: int):
