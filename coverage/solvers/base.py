@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 from scipy.optimize import Bounds, LinearConstraint, milp
-from scipy.sparse import csr_matrix
+from scipy.sparse import coo_matrix, csr_matrix
 
 from geo.errors import MaillageError
 
@@ -99,3 +99,22 @@ def nearest_open(cost: np.ndarray, sites: np.ndarray) -> np.ndarray:
     out = sites[best].astype(int)
     out[~np.isfinite(sub[np.arange(len(sub)), best])] = -1
     return out
+
+
+def assignment_blocks(ci: np.ndarray, sj: np.ndarray, n_clients: int, n_sites: int
+                      ) -> tuple[csr_matrix, csr_matrix, csr_matrix]:
+    """Rows shared by the p-median models, over variables ``[y_0..y_m-1, x_pairs]``.
+
+    ``assign``: Σ_j x_ij (= 1 per client); ``link``: x_ij - y_j (≤ 0 per pair);
+    ``count``: Σ_j y_j (= K).
+    """
+    n_x = len(ci)
+    n = n_sites + n_x
+    xcols = n_sites + np.arange(n_x)
+    assign = csr_matrix((np.ones(n_x), (ci, xcols)), shape=(n_clients, n))
+    link = coo_matrix((np.concatenate([np.ones(n_x), -np.ones(n_x)]),
+                       (np.tile(np.arange(n_x), 2), np.concatenate([xcols, sj]))),
+                      shape=(n_x, n)).tocsr()
+    count = csr_matrix((np.ones(n_sites), (np.zeros(n_sites, dtype=int), np.arange(n_sites))),
+                       shape=(1, n))
+    return assign, link, count

@@ -6,10 +6,11 @@ Single assignment (binary ``x_ij``): a commune is followed by one antenna.
 from __future__ import annotations
 
 import numpy as np
-from scipy.sparse import coo_matrix, csr_matrix
+from scipy.sparse import coo_matrix
 
 from coverage.solvers.base import (
     SolverResult,
+    assignment_blocks,
     check_fixed,
     check_matrix,
     labels_of,
@@ -53,17 +54,12 @@ class CapacitatedPMedian:
         n = n_sites + n_x
         xcols = n_sites + np.arange(n_x)
         c = np.concatenate([np.zeros(n_sites), self.weights[ci] * self.cost[ci, sj]])
-        assign = csr_matrix((np.ones(n_x), (ci, xcols)), shape=(n_clients, n))
-        link = coo_matrix((np.concatenate([np.ones(n_x), -np.ones(n_x)]),
-                           (np.tile(np.arange(n_x), 2), np.concatenate([xcols, sj]))),
-                          shape=(n_x, n)).tocsr()
+        assign, link, count = assignment_blocks(ci, sj, n_clients, n_sites)
         # Σ_i d_i x_ij - cap_j y_j ≤ 0
         capacity = coo_matrix((np.concatenate([self.demand[ci], -self.capacity]),
                                (np.concatenate([sj, np.arange(n_sites)]),
                                 np.concatenate([xcols, np.arange(n_sites)]))),
                               shape=(n_sites, n)).tocsr()
-        count = csr_matrix((np.ones(n_sites), (np.zeros(n_sites, dtype=int), np.arange(n_sites))),
-                           shape=(1, n))
         lower = np.zeros(n)
         lower[self.fixed] = 1.0
         x, objective, status, seconds = solve(

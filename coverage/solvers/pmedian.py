@@ -15,10 +15,10 @@ MILP is solved.
 from __future__ import annotations
 
 import numpy as np
-from scipy.sparse import coo_matrix, csr_matrix
 
 from coverage.solvers.base import (
     SolverResult,
+    assignment_blocks,
     check_fixed,
     check_matrix,
     labels_of,
@@ -63,13 +63,7 @@ class PMedian:
         n_x = len(ci)
         n = n_sites + n_x                       # variables: y_0..y_{m-1}, then x pairs
         c = np.concatenate([np.zeros(n_sites), self.weights[ci] * self.cost[ci, sj]])
-        xcols = n_sites + np.arange(n_x)
-        assign = csr_matrix((np.ones(n_x), (ci, xcols)), shape=(n_clients, n))
-        link = coo_matrix((np.concatenate([np.ones(n_x), -np.ones(n_x)]),
-                           (np.tile(np.arange(n_x), 2), np.concatenate([xcols, sj]))),
-                          shape=(n_x, n)).tocsr()
-        count = csr_matrix((np.ones(n_sites), (np.zeros(n_sites, dtype=int), np.arange(n_sites))),
-                           shape=(1, n))
+        assign, link, count = assignment_blocks(ci, sj, n_clients, n_sites)
         lower = np.zeros(n)
         lower[self.fixed] = 1.0
         upper = np.ones(n)
