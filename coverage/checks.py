@@ -3,7 +3,8 @@
 ``CheckResult.to_json()`` is the plan's machine interface: the keys ``departement``,
 ``communes_total``, ``communes_covered``, ``uncovered``, ``duplicates``, ``unknown``,
 ``antennas`` (``name``, ``seat``, ``communes``, ``population``, ``demand``,
-``coordinators_needed``), ``demand_total``, ``beyond_threshold`` are stable.
+``coordinators_needed``), ``demand_total``, ``beyond_threshold`` are stable. Later checks
+add keys (drive times are an optional section, ``None`` when absent), never rename them.
 """
 
 from __future__ import annotations
@@ -22,7 +23,6 @@ from shapely import STRtree
 from coverage.drivetimes import DriveTimes
 from coverage.plan import Plan
 from coverage.sizing import (
-    RATIOS,
     SizingParameters,
     caseload_flag,
     commune_demand,
@@ -49,6 +49,8 @@ class AntennaCheck:
     coordinators_needed: dict[int, int]
     caseload_flag: str | None
     enclaves: list[list[str]] = field(default_factory=list)
+    #: False when the seat commune is not among the antenna's communes; None without seat.
+    seat_in_territory: bool | None = None
     max_minutes: float | None = None
     mean_minutes_weighted: float | None = None
 
@@ -72,6 +74,20 @@ class CheckResult:
     epci_names: dict[str, str]
     drive_times: DriveTimes | None = None
     problems: list[str] = field(default_factory=list)
+
+    @property
+    def structures(self) -> list[dict[str, Any]]:
+        """Per DAC (structure): antennas and total demand, against the ~1,000 norm."""
+        out: dict[str, dict[str, Any]] = {}
+        for a in self.antennas:
+            entry = out.setdefault(a.structure, {"name": a.structure, "antennas": [],
+                                                 "demand": 0.0})
+            entry["antennas"].append(a.name)
+            entry["demand"] += a.demand
+        for entry in out.values():
+            entry["demand"] = round(entry["demand"], 1)
+            entry["norm_ratio"] = round(entry["demand"] / settings.DAC_FILE_ACTIVE_NORM, 2)
+        return list(out.values())
 
     @property
     def ok(self) -> bool:
@@ -98,15 +114,17 @@ class CheckResult:
                 "communes": len(a.communes), "population": a.population,
                 "area_km2": round(a.area_km2, 2), "demand": round(a.demand, 1),
                 "coordinators_proposed": a.coordinators_proposed,
-                "coordinators_needed": a.coordinators_needed[settings.PATIENTS_PER_COORDINATOR_DEFAULT],
+                "coordinators_needed": a.coordinators_needed[self.sizing.patients_per_coordinator],
                 "coordinators_needed_by_ratio": {str(k): v for k, v in a.coordinators_needed.items()},
                 "caseload_flag": a.caseload_flag,
                 "enclaves": a.enclaves,
+                "seat_in_territory": a.seat_in_territory,
                 "max_minutes": None if a.max_minutes is None else round(a.max_minutes, 1),
                 "mean_minutes_weighted": None if a.mean_minutes_weighted is None
                 else round(a.mean_minutes_weighted, 1),
             } for a in self.antennas],
             "demand_total": round(self.demand_total, 1),
+            "structures": self.structures,
             "dac_norm": settings.DAC_FILE_ACTIVE_NORM,
             "sizing": self.sizing.to_dict(),
         }
@@ -160,7 +178,10 @@ def check_plan(plan: Plan, communes: gpd.GeoDataFrame, *,
     codes = list(communes.index)
     names = dict(zip(codes, communes["nom"], strict=True))
     populations = {c: int(p) for c, p in zip(codes, communes["population"], strict=True)}
-    claims = {c: a for c, a in plan.claims().items() if c in names}
+    all_claims = plan.claims()
+    claims = {c: a for c, a in all_claims.items() if c in names}
+    # A stored or hand-built plan may name codes outside the département: say so.
+    foreign = [c for c in all_claims if c not in names]
     demand = commune_demand(communes, sizing, weights=weights)
     pairs = adjacency(communes)
     position = {c: i for i, c in enumerate(codes)}
@@ -181,9 +202,10 @@ def check_plan(plan: Plan, communes: gpd.GeoDataFrame, *,
             communes=members, population=sum(populations[c] for c in members),
             area_km2=float(communes.loc[members, "area_km2"].sum()) if members else 0.0,
             demand=ant_demand, coordinators_proposed=antenna.coordinators,
-            coordinators_needed=coordinators_needed(ant_demand),
+            coordinators_needed=coordinators_needed(ant_demand, ratios=sizing.ratios),
             caseload_flag=caseload_flag(ant_demand, antenna.coordinators),
-            enclaves=sorted(enclaves))
+            enclaves=sorted(enclaves),
+            seat_in_territory=None if not antenna.seat else antenna.seat in members)
         if drive_times is not None:
             times = [(drive_times.minutes[c], populations[c]) for c in members
                      if drive_times.antenna_of.get(c) == antenna.name]
@@ -210,7 +232,8 @@ def check_plan(plan: Plan, communes: gpd.GeoDataFrame, *,
         population_total=sum(populations.values()),
         covered=sorted(claims), uncovered=sorted(set(codes) - set(claims)),
         duplicates={c: a for c, a in sorted(claims.items()) if len(a) > 1},
-        unknown=list(unknown or []), antennas=antennas, epci_split=epci_split,
+        unknown=list(unknown or []) + [c for c in foreign if c not in (unknown or [])],
+        antennas=antennas, epci_split=epci_split,
         demand_total=float(sum(a.demand for a in antennas)), sizing=sizing, names=names,
         populations=populations, epci_names={k: v for k, v in epci_names.items() if k},
         drive_times=drive_times, problems=list(problems or []))
@@ -236,7 +259,7 @@ def format_check(result: CheckResult) -> str:
     lines.append("")
     lines.append("Par antenne :")
     for a in r.antennas:
-        needed = " / ".join(f"{a.coordinators_needed[k]} à {k}" for k in RATIOS)
+        needed = " / ".join(f"{a.coordinators_needed[k]} à {k}" for k in r.sizing.ratios)
         text = (f"  {a.name} (siège {a.seat or '?'} {r.names.get(a.seat or '', '')}) : "
                 f"{len(a.communes)} communes, {fr_int(a.population)} hab., "
                 f"{fr_float(a.area_km2, 0)} km², file active {fr_float(a.demand)} ; "
@@ -246,6 +269,8 @@ def format_check(result: CheckResult) -> str:
         lines.append(text)
         if a.caseload_flag:
             lines.append(f"    ! {a.caseload_flag}")
+        if a.seat_in_territory is False:
+            lines.append(f"    ! le siège {a.seat} n'est pas dans le territoire de l'antenne")
         for enclave in a.enclaves:
             lines.append("    enclave (non contiguë) : "
                          + ", ".join(f"{c} {r.names[c]}" for c in enclave))
@@ -255,6 +280,9 @@ def format_check(result: CheckResult) -> str:
                          f"moyenne pondérée {mean} min")
     lines.append(f"File active totale : {fr_float(r.demand_total)} patients par an "
                  f"(norme DAC ≈ {fr_int(settings.DAC_FILE_ACTIVE_NORM)}).")
+    if len(r.structures) > 1:
+        lines += [f"  DAC {s['name']} : {fr_float(s['demand'])} patients par an "
+                  f"({len(s['antennas'])} antenne(s))" for s in r.structures]
     lines.append(f"Paramètres : {r.sizing.describe_fr()}.")
     if r.epci_split:
         lines.append("EPCI partagés entre antennes (information) :")

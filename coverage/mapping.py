@@ -45,6 +45,15 @@ def simplified_wgs84(frame: gpd.GeoDataFrame, *, tolerance: float = SIMPLIFY_M) 
     return series.to_crs(settings.WGS84).set_precision(1e-5)
 
 
+def _esc(text: str) -> str:
+    """HTML-escape user text, and ``$``/backtick too.
+
+    folium puts popup HTML inside a JavaScript template literal (`` `...` ``): it
+    escapes backticks but not ``${…}``, which would run as code.
+    """
+    return html.escape(text).replace("$", "&#36;").replace("`", "&#96;")
+
+
 def _colours(names: list[str]) -> dict[str, str]:
     return {n: PALETTE[i % len(PALETTE)] for i, n in enumerate(names)}
 
@@ -81,9 +90,9 @@ def build_map(plan: Plan, communes: gpd.GeoDataFrame, check: CheckResult, *,
         status = "doublon" if len(ants) > 1 else ("couverte" if ants else "non couverte")
         colour = DUPLICATE if len(ants) > 1 else (colours[ants[0]] if ants else UNCOVERED)
         minutes = dt.minutes.get(str(code)) if dt else None
-        popup = (f"<b>{html.escape(str(row['nom']))}</b> ({html.escape(str(code))})<br>"
+        popup = (f"<b>{_esc(str(row['nom']))}</b> ({_esc(str(code))})<br>"
                  f"Population : {fr_int(row['population'])}<br>"
-                 f"Antenne : {html.escape(', '.join(ants) or 'aucune')}<br>"
+                 f"Antenne : {_esc(', '.join(ants) or 'aucune')}<br>"
                  f"Statut : {status}")
         if minutes is not None:
             popup += (f"<br>Temps vers l'antenne : "
@@ -112,7 +121,7 @@ def build_map(plan: Plan, communes: gpd.GeoDataFrame, check: CheckResult, *,
         folium.CircleMarker(location=(float(lat), float(lon)), radius=9, color="#000000",
                             weight=2, fill=True, fill_color=colours.get(name, "#000"),
                             fill_opacity=1,
-                            popup=folium.Popup(f"<b>Siège : {html.escape(name)}</b>",
+                            popup=folium.Popup(f"<b>Siège : {_esc(name)}</b>",
                                                max_width=250)).add_to(seats)
     seats.add_to(m)
     for extra in extra_layers:
@@ -126,7 +135,7 @@ def build_map(plan: Plan, communes: gpd.GeoDataFrame, check: CheckResult, *,
 
 def _legend(plan: Plan, colours: dict[str, str], check: CheckResult) -> str:
     items = "".join(
-        f'<div><span style="background:{c}"></span>{html.escape(n)}</div>'
+        f'<div><span style="background:{c}"></span>{_esc(n)}</div>'
         for n, c in colours.items())
     items += (f'<div><span style="background:{UNCOVERED}"></span>Non couverte '
               f'({len(check.uncovered)})</div>'
@@ -135,12 +144,12 @@ def _legend(plan: Plan, colours: dict[str, str], check: CheckResult) -> str:
     if check.drive_times:
         dt = check.drive_times
         items += (f'<div><span style="background:#fff;border:2px solid #b10000"></span>'
-                  f'Au-delà de {dt.threshold:g} min ({html.escape(dt.label)})</div>')
+                  f'Au-delà de {dt.threshold:g} min ({_esc(dt.label)})</div>')
     return (
         '<div id="maillage-legend" style="position:fixed;bottom:24px;left:12px;z-index:9999;'
         'background:#fff;padding:8px 10px;border:1px solid #999;border-radius:4px;'
         'font:13px/1.5 system-ui,sans-serif;max-width:280px">'
-        f'<b>{html.escape(plan.name)}</b>{items}</div>'
+        f'<b>{_esc(plan.name)}</b>{items}</div>'
         '<style>#maillage-legend span{display:inline-block;width:14px;height:14px;'
         'margin-right:6px;vertical-align:-2px;border:1px solid #555}</style>'
     )
@@ -158,7 +167,7 @@ def isochrone_layer(isochrones: gpd.GeoDataFrame, *, name: str) -> folium.Featur
         folium.GeoJson(json.loads(gpd.GeoSeries([row.geometry]).set_precision(1e-4).to_json()),
                        style_function=lambda _f, c=colour: {"fillColor": c, "color": c,
                                                             "weight": 1, "fillOpacity": 0.25},
-                       tooltip=html.escape(f"{row['site']} — {row['minutes']:g} min")
+                       tooltip=_esc(f"{row['site']} — {row['minutes']:g} min")
                        ).add_to(group)
     return group
 

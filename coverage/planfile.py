@@ -149,7 +149,8 @@ def read_plan_file(path: str | Path, *, communes: gpd.GeoDataFrame, dept: str,
         code, reason = resolver.resolve(typed)
         if code is None:
             result.problems.append(Problem(line, reason or "commune illisible"))
-            result.unknown.append(typed)
+            if typed:
+                result.unknown.append(typed)
             continue
         antenna = result.plan.antenna(antenna_name)
         if antenna is None:

@@ -33,9 +33,24 @@ class Section:
 
 
 def render_report(check: CheckResult, *, notes: Iterable[str] = (),
-                  extra_sections: Iterable[Section] = ()) -> str:
+                  extra_sections: Iterable[Section] = (),
+                  communes_source: str | None = None) -> str:
+    """The report as one HTML page (French, print CSS, no script).
+
+    Parameters
+    ----------
+    check
+        The checks of the plan; they carry the sizing parameters that are printed.
+    notes
+        Warnings shown at the top, e.g. « Le découpage est une hypothèse de travail ».
+    extra_sections
+        Sections added by later steps (solver proposals, drive-time scenarios).
+    communes_source
+        Where the communes frame was read (file or database), printed with the sources.
+    """
     return _ENV.get_template("report.html").render(
         check=check, notes=list(notes), extra_sections=list(extra_sections),
+        communes_source=communes_source,
         generated=datetime.now().strftime("%d/%m/%Y %H:%M"),
         norm=settings.DAC_FILE_ACTIVE_NORM,
         uncovered_population=sum(check.populations[c] for c in check.uncovered))
@@ -44,15 +59,20 @@ def render_report(check: CheckResult, *, notes: Iterable[str] = (),
 def write_report(out_dir: str | Path, *, plan: Plan, communes: gpd.GeoDataFrame,
                  check: CheckResult, notes: Iterable[str] = (),
                  extra_layers: Iterable[folium.map.Layer] = (),
-                 extra_sections: Iterable[Section] = ()) -> dict[str, Path]:
-    """Write ``annexe1.csv``, ``annexe1.xlsx``, ``carte.html`` and ``rapport.html``."""
+                 extra_sections: Iterable[Section] = (),
+                 communes_source: str | None = None) -> dict[str, Path]:
+    """Write ``annexe1.csv``, ``annexe1.xlsx``, ``carte.html`` and ``rapport.html``.
+
+    The sizing parameters are those of ``check`` (``check.sizing``). Returns the written
+    paths under the keys ``annex_csv``, ``annex_xlsx``, ``map`` and ``report``.
+    """
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     paths = write_annex(annex_table(plan, communes, check), out)
     paths["map"] = save_map(build_map(plan, communes, check, extra_layers=extra_layers),
                             out / "carte.html")
     report = out / "rapport.html"
-    report.write_text(render_report(check, notes=notes, extra_sections=extra_sections),
-                      encoding="utf-8")
+    report.write_text(render_report(check, notes=notes, extra_sections=extra_sections,
+                                    communes_source=communes_source), encoding="utf-8")
     paths["report"] = report
     return paths

@@ -18,6 +18,7 @@ import pandas as pd
 
 from geo import settings
 from geo.errors import MaillageError
+from geo.fmt import fr_float
 from geo.tables import read_table
 
 RATIOS = (settings.PATIENTS_PER_COORDINATOR_MIN, settings.PATIENTS_PER_COORDINATOR_DEFAULT,
@@ -42,22 +43,34 @@ class SizingParameters:
         if not 1 <= self.patients_per_coordinator <= 1000:
             raise MaillageError("Le nombre de patients par coordinateur doit être entre 1 et 1000.")
 
+    @property
+    def ratios(self) -> tuple[int, ...]:
+        """The DGOS ratios 150/175/200, plus the chosen one when it differs."""
+        return tuple(sorted({*RATIOS, self.patients_per_coordinator}))
+
     def to_dict(self) -> dict[str, object]:
         return asdict(self)
 
     def describe_fr(self) -> str:
         if self.mode == "target":
-            base = (f"file active cible du DAC : {self.target:g} patients par an, répartie entre "
+            base = (f"file active cible du DAC : {fr_float(self.target, 0)} patients par an, "
+                    "répartie entre "
                     "les communes au prorata de la population")
         else:
-            base = f"{self.rate_per_1000:g} patients par an pour 1 000 habitants"
+            base = (f"{fr_float(self.rate_per_1000, 2).rstrip('0').rstrip(',')} patients par an "
+                    "pour 1 000 habitants")
         if self.weights_source:
             base += f" (pondération : {self.weights_source})"
         return base + f" ; {self.patients_per_coordinator} patients par coordinateur"
 
 
 def read_weights(path: str | Path, *, codes: set[str]) -> pd.Series:
-    """Weights per commune from a CSV ``code;poids`` (e.g. population aged 75+)."""
+    """Weights per commune from a CSV ``code;poids`` (e.g. population aged 75+).
+
+    Communes absent from the file weigh 0. Every bad line (unreadable or negative
+    weight, unknown commune, commune given twice) is reported with its line number and
+    the whole file is refused; so is a file whose weights are all zero.
+    """
     table = read_table(path)
     code_col = table.column({"code insee", "insee", "code", "code commune", "codgeo", "com"})
     weight_col = table.column({"poids", "weight", "pop75", "population 75", "pop 75 plus",
@@ -66,9 +79,12 @@ def read_weights(path: str | Path, *, codes: set[str]) -> pd.Series:
         raise MaillageError(f"« {table.path.name} » : il faut une colonne code INSEE et une "
                             f"colonne « poids » (en-tête lu : {', '.join(table.header)}).")
     values: dict[str, float] = {}
+    first_line: dict[str, int] = {}
     errors = []
     for line, row in table.rows:
         code = row[code_col].strip().upper() if code_col < len(row) else ""
+        if code.isdigit() and len(code) == 4:
+            code = "0" + code  # a spreadsheet dropped the leading zero
         raw = row[weight_col] if weight_col < len(row) else ""
         try:
             value = float(raw.replace(",", ".").replace(" ", "").replace("\u202f", ""))
@@ -79,11 +95,17 @@ def read_weights(path: str | Path, *, codes: set[str]) -> pd.Series:
             errors.append(f"ligne {line} : poids négatif")
         elif code not in codes:
             errors.append(f"ligne {line} : commune inconnue « {code} »")
+        elif code in first_line:
+            errors.append(f"ligne {line} : commune {code} déjà pondérée (ligne {first_line[code]})")
         else:
             values[code] = value
+            first_line[code] = line
     if errors:
         raise MaillageError(f"Fichier de pondération « {table.path.name} » refusé.",
                             details=errors[:30])
+    if not values or sum(values.values()) <= 0:
+        raise MaillageError(f"Fichier de pondération « {table.path.name} » refusé : "
+                            "aucun poids positif.")
     return pd.Series(values, dtype=float)
 
 
@@ -99,9 +121,13 @@ def commune_demand(communes: pd.DataFrame, params: SizingParameters, *,
     return w * params.rate_per_1000 / 1000.0
 
 
-def coordinators_needed(demand: float) -> dict[int, int]:
-    """Coordinators needed at 150, 175 and 200 patients each (rounded up)."""
-    return {ratio: math.ceil(round(demand, 9) / ratio) for ratio in RATIOS}
+def coordinators_needed(demand: float, *, ratios: tuple[int, ...] = RATIOS) -> dict[int, int]:
+    """Coordinators needed at 150, 175 and 200 patients each (rounded up).
+
+    The demand is rounded to 9 decimals first so that 350.0000000001 (a float sum)
+    does not ask for one coordinator more than 350.
+    """
+    return {ratio: math.ceil(round(demand, 9) / ratio) for ratio in ratios}
 
 
 def caseload_flag(demand: float, proposed: float | None) -> str | None:

@@ -41,5 +41,9 @@ def plan_from_epci_grouping(path: str | Path, *, communes: gpd.GeoDataFrame, dep
         owner = next((a for a in antennas.values() if seat in a.communes), None)
         if owner is None:
             raise MaillageError(f"Le siège {seat} n'est dans aucun territoire de « {table.path.name} ».")
+        if owner.seat is not None and owner.seat != seat:
+            raise MaillageError(
+                f"Les sièges {owner.seat} et {seat} sont tous deux dans le territoire "
+                f"« {owner.name} » : un siège par territoire.")
         owner.seat = seat
     return Plan(name=name, dept=dept, antennas=list(antennas.values()))

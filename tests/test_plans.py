@@ -329,3 +329,10 @@ def test_cli_assign_nearest_then_check(cli_db, tmp_path: Path,
         data = json.loads(capsys.readouterr().out)
         assert data["communes_covered"] == 257 and data["duplicates"] == []
 
+
+
+def test_two_seats_in_one_territory_are_refused(shared_data: Path, communes_43) -> None:
+    with pytest.raises(MaillageError, match="43157 et 43089"):
+        plan_from_epci_grouping(
+            shared_data / "territories" / "haute-loire-3-territoires-hypothese.csv",
+            communes=communes_43, dept="43", seats=["43157", "43089", "43040"], name="x")
