@@ -20,6 +20,8 @@ if config.config_file_name is not None:
 import coverage.models  # noqa: E402,F401
 import directory.models  # noqa: E402,F401
 import geo.models  # noqa: E402,F401
+import web.accounts  # noqa: E402,F401
+import web.audit  # noqa: E402,F401
 
 target_metadata = Base.metadata
 

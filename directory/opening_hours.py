@@ -1,81 +1,178 @@
-"""Validate opening hours in OSM ``opening_hours`` syntax (the subset services use) and
-render them in French.
+"""Opening hours in OSM ``opening_hours`` syntax — the subset French services use — with
+French error messages and a French rendering.
 
-Accepted: ``24/7``; ``off``/``closed``; rules separated by ``;``, each
-``<days> <times>`` or ``<days> off`` or ``PH off``/``PH <times>``; days ``Mo``…``Su``, ranges
-``Mo-Fr`` and lists ``Mo,We``; times ``HH:MM-HH:MM`` separated by ``,``.
+Accepted values:
+
+* ``24/7``; ``off`` or ``closed`` (closed until further notice);
+* rules separated by ``;``, each ``<days> <times>``, ``<days> off`` or ``<days>`` followed
+  by a quoted comment (``Mo-Fr 09:00-12:00 "sur rendez-vous"``);
+* days ``Mo Tu We Th Fr Sa Su``, ranges ``Mo-Fr`` (``Sa-Mo`` wraps round the week),
+  lists ``Mo,We,Fr``, and ``PH`` (public holidays) / ``SH`` (school holidays);
+* times ``HH:MM-HH:MM`` (two-digit hours, end up to ``24:00``) separated by ``,``; a span
+  must end after it starts and spans of one rule must not overlap.
+
+Overnight spans (``20:00-02:00``), months, weeks and ``||`` fallback rules are outside
+the subset: such values are reported, not guessed. A third-party parser was not needed
+for this subset; messages and rendering had to be French anyway.
 """
 
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 
-DAYS = ["Mo", "Tu", "We", "Th", "Fr", "Sa", "Su"]
-DAY_FR = dict(zip(DAYS, ["lundi", "mardi", "mercredi", "jeudi", "vendredi", "samedi",
-                         "dimanche"], strict=True))
-_TIME = r"(?:[01]\d|2[0-4]):[0-5]\d"
-_SPAN = re.compile(rf"^({_TIME})-({_TIME})$")
-_DAY_ITEM = re.compile(r"^(Mo|Tu|We|Th|Fr|Sa|Su|PH)(?:-(Mo|Tu|We|Th|Fr|Sa|Su))?$")
+DAYS = ("Mo", "Tu", "We", "Th", "Fr", "Sa", "Su")
+DAY_FR = dict(zip(DAYS, ("lundi", "mardi", "mercredi", "jeudi", "vendredi", "samedi",
+                         "dimanche"), strict=True))
+HOLIDAYS_FR = {"PH": "jours fériés", "SH": "vacances scolaires"}
+_DAY_ITEM = re.compile(r"^(Mo|Tu|We|Th|Fr|Sa|Su)(?:-(Mo|Tu|We|Th|Fr|Sa|Su))?$")
+_SPAN = re.compile(r"^(\d{2}):(\d{2})-(\d{2}):(\d{2})$")
+_FRENCH_DAYS = {"lu", "ma", "me", "je", "ve", "sa", "di", "lun", "mar", "mer", "jeu", "ven",
+                "sam", "dim"}
+_CLOSED = {"off", "closed"}
+
+
+class OpeningHoursError(ValueError):
+    """Invalid value; the message is French and names the faulty piece."""
+
+
+@dataclass(frozen=True)
+class Rule:
+    """One ``;``-separated rule. ``spans`` are (start, end) minutes since midnight."""
+
+    days: tuple[str, ...]           # day-list items as written: "Mo-Fr", "We", "PH"
+    spans: tuple[tuple[int, int], ...]
+    off: bool = False
+    comment: str | None = None
+
+
+def parse(value: str) -> list[Rule]:
+    """Parse ``value``; ``[]`` means ``24/7``.
+
+    Raises
+    ------
+    OpeningHoursError
+        With a French explanation of the first problem found.
+    """
+    text = value.strip()
+    if not text:
+        raise OpeningHoursError("horaires vides")
+    if text == "24/7":
+        return []
+    if text in _CLOSED:
+        return [Rule(days=(), spans=(), off=True)]
+    if "||" in text:
+        raise OpeningHoursError("les règles de repli « || » ne sont pas acceptées : "
+                                "séparez les règles par « ; »")
+    rules = [_rule(r.strip()) for r in text.split(";") if r.strip()]
+    if not rules:
+        raise OpeningHoursError("horaires vides")
+    return rules
 
 
 def validate(value: str) -> str | None:
-    """``None`` when valid, else a French explanation."""
-    text = value.strip()
-    if not text:
-        return "horaires vides"
-    if text in {"24/7", "off", "closed"}:
-        return None
-    for rule in (r.strip() for r in text.split(";")):
-        if not rule:
-            continue
-        parts = rule.split(None, 1)
-        if len(parts) != 2:
-            return f"règle « {rule} » incomplète (attendu : jours puis horaires, ex. Mo-Fr 09:00-12:00)"
-        days, times = parts
-        for item in days.split(","):
-            m = _DAY_ITEM.match(item)
-            if not m:
-                return f"jour « {item} » inconnu (Mo, Tu, We, Th, Fr, Sa, Su, PH)"
-        if times.strip() in {"off", "closed"}:
-            continue
-        for span in times.split(","):
-            m = _SPAN.match(span.strip())
-            if not m:
-                return f"plage horaire « {span.strip()} » invalide (attendu HH:MM-HH:MM)"
-            if m.group(1) >= m.group(2) and m.group(2) != "00:00":
-                return f"plage horaire « {span.strip()} » : la fin précède le début"
+    """``None`` when ``value`` is valid, else a French explanation."""
+    try:
+        parse(value)
+    except OpeningHoursError as exc:
+        return str(exc)
     return None
 
 
-def _hour_fr(t: str) -> str:
-    h, m = t.split(":")
-    return f"{int(h)} h" + ("" if m == "00" else f" {m}")
+def _rule(rule: str) -> Rule:
+    comment = None
+    match = re.search(r'\s*"([^"]*)"$', rule)
+    if match:
+        comment, rule = match.group(1).strip() or None, rule[:match.start()].strip()
+    if '"' in rule:
+        raise OpeningHoursError(f"règle « {rule} » : commentaire entre guillemets mal placé "
+                                "(il se met en fin de règle)")
+    parts = rule.split(None, 1)
+    if not parts:
+        raise OpeningHoursError("règle vide")
+    if len(parts) == 1 and comment is None:
+        if _looks_like_times(parts[0]):
+            raise OpeningHoursError(f"règle « {rule} » sans jours (ex. Mo-Su {parts[0]})")
+        raise OpeningHoursError(f"règle « {rule} » incomplète (attendu : jours puis horaires, "
+                                "ex. Mo-Fr 09:00-12:00)")
+    days = tuple(_day_item(item) for item in parts[0].split(","))
+    times = parts[1].strip() if len(parts) == 2 else ""
+    if times in _CLOSED:
+        return Rule(days=days, spans=(), off=True, comment=comment)
+    if not times:
+        return Rule(days=days, spans=(), comment=comment)
+    spans = tuple(_span(s.strip()) for s in times.split(","))
+    ordered = sorted(spans)
+    for (_s1, e1), (s2, _e2) in zip(ordered, ordered[1:], strict=False):
+        if s2 < e1:
+            raise OpeningHoursError(f"règle « {rule} » : plages horaires qui se chevauchent")
+    return Rule(days=days, spans=spans, comment=comment)
+
+
+def _looks_like_times(text: str) -> bool:
+    return bool(re.match(r"^\d{1,2}[:h]", text))
+
+
+def _day_item(item: str) -> str:
+    if item in HOLIDAYS_FR or _DAY_ITEM.match(item):
+        return item
+    first = item.split("-")[0]
+    if first.lower() in _FRENCH_DAYS:
+        raise OpeningHoursError(f"jour « {item} » inconnu : utilisez les abréviations anglaises "
+                                "Mo, Tu, We, Th, Fr, Sa, Su (ex. Mo-Fr pour lundi–vendredi)")
+    raise OpeningHoursError(f"jour « {item} » inconnu (Mo, Tu, We, Th, Fr, Sa, Su, PH, SH)")
+
+
+def _span(span: str) -> tuple[int, int]:
+    match = _SPAN.match(span)
+    if not match:
+        raise OpeningHoursError(f"plage horaire « {span} » invalide (attendu HH:MM-HH:MM, "
+                                "ex. 09:00-12:00)")
+    h1, m1, h2, m2 = (int(g) for g in match.groups())
+    if h1 > 23 or h2 > 24 or m1 > 59 or m2 > 59 or (h2 == 24 and m2):
+        raise OpeningHoursError(f"plage horaire « {span} » : heure impossible")
+    start, end = h1 * 60 + m1, h2 * 60 + m2
+    if end <= start:
+        raise OpeningHoursError(f"plage horaire « {span} » : la fin précède le début "
+                                "(une plage de nuit s'écrit en deux règles)")
+    return start, end
+
+
+def _hour_fr(minutes: int) -> str:
+    h, m = divmod(minutes, 60)
+    return f"{h} h" + (f" {m:02d}" if m else "")
+
+
+def _days_fr(item: str) -> str:
+    if item in HOLIDAYS_FR:
+        return HOLIDAYS_FR[item]
+    first, _, last = item.partition("-")
+    return f"{DAY_FR[first]}–{DAY_FR[last]}" if last else DAY_FR[first]
 
 
 def to_french(value: str) -> str:
-    """Human French rendering (assumes a valid value)."""
-    text = value.strip()
-    if text == "24/7":
+    """Human French rendering, e.g. ``lundi–vendredi 9 h–12 h, 14 h–17 h ; samedi 9 h–12 h``.
+
+    Raises
+    ------
+    OpeningHoursError
+        When ``value`` is invalid.
+    """
+    rules = parse(value)
+    if not rules:
         return "24 h/24, 7 j/7"
-    if text in {"off", "closed"}:
-        return "fermé"
     out = []
-    for rule in (r.strip() for r in text.split(";") if r.strip()):
-        days, times = rule.split(None, 1)
-        day_parts = []
-        for item in days.split(","):
-            m = _DAY_ITEM.match(item)
-            assert m
-            if m.group(1) == "PH":
-                day_parts.append("jours fériés")
-            elif m.group(2):
-                day_parts.append(f"{DAY_FR[m.group(1)]}–{DAY_FR[m.group(2)]}")
-            else:
-                day_parts.append(DAY_FR[m.group(1)])
-        if times.strip() in {"off", "closed"}:
-            hours = "fermé"
+    for rule in rules:
+        days = ", ".join(_days_fr(d) for d in rule.days)
+        if rule.off:
+            holidays_only = bool(rule.days) and all(d in HOLIDAYS_FR for d in rule.days)
+            text = (f"fermé les {days}" if holidays_only else
+                    f"{days} : fermé" if days else "fermé")
+        elif rule.spans:
+            text = f"{days} " + ", ".join(f"{_hour_fr(s)}–{_hour_fr(e)}" for s, e in rule.spans)
         else:
-            hours = ", ".join("–".join(_hour_fr(t) for t in span.strip().split("-"))
-                              for span in times.split(","))
-        out.append(f"{', '.join(day_parts)} {hours}")
+            text = days
+        if rule.comment:
+            text += f" ({rule.comment})"
+        out.append(text)
     return " ; ".join(out)

@@ -1,15 +1,21 @@
-"""Drivable road network of a département (+ buffer) for travel times.
+"""Drivable road network of a département (plus a buffer) for travel times.
 
-Sources, in order of preference on a connected machine:
+Sources (``source=`` of :func:`load_road_network`):
 
-* OpenStreetMap through osmnx (Overpass) — :func:`download_road_network`;
-* a local OSM XML file (``.osm``), or an ``.osm.pbf`` converted to XML by Debian's
-  ``osmium-tool`` (``osmium cat``), which avoids a heavy Python PBF dependency;
-* a GraphML saved by osmnx (and our cache: ``var/cache/roads/<dept>-<source>.graphml``).
+* ``"osm"``: OpenStreetMap downloaded through osmnx (Overpass API,
+  ``ox.graph_from_polygon(..., network_type="drive")``) — needs network access;
+* a local OSM XML file (``.osm``), read by ``ox.graph_from_xml`` and filtered to the
+  roads a car may use (osmnx does not filter local files by network type);
+* a local ``.osm.pbf`` (Geofabrik extract): converted to XML by Debian's ``osmium-tool``
+  (``osmium extract`` to the buffered bounding box, then ``osmium tags-filter w/highway``)
+  rather than a heavy compiled Python PBF reader; only the roads are converted, so a
+  regional extract stays small;
+* a GraphML file saved by osmnx (or by this module).
 
-Every graph gets speeds (``maxspeed`` tag, else :data:`geo.speeds.FRENCH_DEFAULT_SPEEDS`)
-and travel times, and is reduced to its largest strongly connected component so that
-every node can reach every other.
+Every graph gets speeds (``maxspeed`` tag, else :data:`geo.speeds.FRENCH_DEFAULT_SPEEDS`),
+travel times in seconds (``travel_time``) and is reduced to its largest strongly connected
+component, so that every node can reach every other. Prepared graphs are cached as GraphML
+in ``settings.VAR_DIR / "cache" / "roads"``, one file per département and source.
 """
 
 from __future__ import annotations
@@ -19,114 +25,313 @@ import shutil
 import subprocess
 import sys
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import networkx as nx
 import osmnx as ox
+import shapely
+from shapely.geometry import MultiPolygon, Polygon
 from shapely.geometry.base import BaseGeometry
 
 from geo import settings
 from geo.crs import transform_geometry
 from geo.errors import MaillageError
-from geo.speeds import FALLBACK_SPEED, FRENCH_DEFAULT_SPEEDS
+from geo.speeds import FALLBACK_SPEED, FRENCH_DEFAULT_SPEEDS, NOT_DRIVABLE_HIGHWAYS
 
+__all__ = ["DEFAULT_BUFFER_M", "Progress", "load_road_network", "load_road_file",
+           "download_road_network", "prepare_graph", "drivable_only", "cache_path",
+           "buffered_territory"]
+
+#: Margin around the département (metres): the fastest road between two of its communes
+#: may cross a neighbouring département.
 DEFAULT_BUFFER_M = 10_000.0
+
+Progress = Callable[[str], None]
+
+_SPEED_TAGS = ("highway", "maxspeed")
+# Way tags kept by graph_from_xml: osmnx's defaults plus the ones the drive filter reads.
+_EXTRA_WAY_TAGS = ("motor_vehicle", "motorcar", "access", "service", "area")
 
 
 def _say(message: str) -> None:
     print(f"[réseau routier] {message}", file=sys.stderr, flush=True)
 
 
-def prepare_graph(graph: nx.MultiDiGraph, *, progress: Callable[[str], None] = _say
-                  ) -> nx.MultiDiGraph:
-    """Speeds, travel times, largest strongly connected component."""
-    progress(f"{graph.number_of_nodes()} nœuds, {graph.number_of_edges()} tronçons : "
-             "vitesses et temps de parcours…")
-    graph = ox.add_edge_speeds(graph, hwy_speeds=FRENCH_DEFAULT_SPEEDS, fallback=FALLBACK_SPEED)
-    graph = ox.add_edge_travel_times(graph)
-    graph = ox.truncate.largest_component(graph, strongly=True)
-    progress(f"plus grande composante fortement connexe : {graph.number_of_nodes()} nœuds.")
-    return graph
+def load_road_network(*, dept: str, polygon: BaseGeometry | None = None,
+                      polygon_crs: str = settings.LAMBERT93, source: str | Path = "osm",
+                      buffer_m: float = DEFAULT_BUFFER_M, cache: bool = True,
+                      progress: Progress | None = _say) -> nx.MultiDiGraph:
+    """Prepared drivable graph of a département plus ``buffer_m``.
+
+    Parameters
+    ----------
+    dept
+        Département code, used for the cache name (and to read the communes when
+        ``polygon`` is not given and ``source="osm"``).
+    polygon
+        Territory (the département). Required to download; for a local file it clips the
+        graph to the buffered territory (``None``: keep the whole file).
+    polygon_crs
+        CRS of ``polygon`` (default Lambert-93, as the communes frames).
+    source
+        ``"osm"`` (download) or the path of a ``.osm``, ``.osm.pbf`` or ``.graphml`` file.
+    buffer_m
+        Margin around the territory, in metres.
+    cache
+        Read and write the GraphML cache in ``VAR_DIR/cache/roads``.
+    progress
+        Receives short French progress messages (default: printed on stderr).
+
+    Returns
+    -------
+    networkx.MultiDiGraph
+        osmnx graph in WGS84 with ``speed_kph`` and ``travel_time`` (s) on every edge.
+
+    Raises
+    ------
+    MaillageError
+        Missing or unreadable file, unknown format, download impossible, osmium missing.
+    """
+    say = progress or (lambda _m: None)
+    territory = None
+    if polygon is not None:
+        territory = buffered_territory(polygon, crs=polygon_crs, buffer_m=buffer_m)
+    if str(source) == "osm":
+        if territory is None:
+            territory = buffered_territory(_dept_polygon(dept), crs=settings.LAMBERT93,
+                                           buffer_m=buffer_m)
+        return download_road_network(territory, dept=dept, buffer_m=buffer_m, cache=cache,
+                                     progress=say)
+    return load_road_file(Path(source), dept=dept, territory=territory, buffer_m=buffer_m,
+                          cache=cache, progress=say)
+
+
+def buffered_territory(polygon: BaseGeometry, *, crs: str = settings.LAMBERT93,
+                       buffer_m: float = DEFAULT_BUFFER_M) -> Polygon | MultiPolygon:
+    """The territory buffered by ``buffer_m`` metres (in Lambert-93), returned in WGS84."""
+    metric = polygon if crs.upper() == settings.LAMBERT93 else \
+        transform_geometry(polygon, source=crs, target=settings.LAMBERT93)
+    buffered = metric.buffer(buffer_m) if buffer_m > 0 else metric
+    out = transform_geometry(buffered, source=settings.LAMBERT93, target=settings.WGS84)
+    if not isinstance(out, Polygon | MultiPolygon):
+        raise MaillageError("Le contour du territoire doit être un polygone.")
+    return out
+
+
+def _dept_polygon(dept: str) -> BaseGeometry:
+    from geo.communes import read_communes_source
+
+    communes = read_communes_source(dept=dept).communes
+    return shapely.union_all(communes.geometry.to_numpy())
 
 
 def cache_path(*, dept: str, source: str) -> Path:
+    """GraphML cache of one département and one source (``"osm"`` or a file tag)."""
     return settings.VAR_DIR / "cache" / "roads" / f"{dept}-{source}.graphml"
 
 
-def download_road_network(territory_wgs84: BaseGeometry, *, dept: str,
-                          buffer_m: float = DEFAULT_BUFFER_M, cache: bool = True,
-                          progress: Callable[[str], None] = _say) -> nx.MultiDiGraph:
-    """Drivable OSM graph of the territory plus ``buffer_m`` (the fastest road may cross a
-    neighbour), cached as GraphML. Needs network access to Overpass."""
-    path = cache_path(dept=dept, source="osm")
-    if cache and path.exists():
-        progress(f"lecture du cache {path}")
-        return ox.load_graphml(path)
-    buffered = transform_geometry(
-        transform_geometry(territory_wgs84, source=settings.WGS84, target=settings.LAMBERT93)
-        .buffer(buffer_m), source=settings.LAMBERT93, target=settings.WGS84)
-    progress("téléchargement OpenStreetMap (Overpass), cela peut prendre plusieurs minutes…")
-    try:
-        graph = ox.graph_from_polygon(buffered, network_type="drive")  # type: ignore[arg-type]
-    except Exception as exc:  # osmnx/requests raise many types when offline
-        raise MaillageError(
-            f"Téléchargement OpenStreetMap impossible ({exc.__class__.__name__}). Hors ligne, "
-            "donnez un fichier .osm, .osm.pbf ou GraphML (--roads), ou utilisez les temps "
-            "estimés à vol d'oiseau.") from exc
-    graph = prepare_graph(graph, progress=progress)
-    if cache:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        ox.save_graphml(graph, path)
+def _read_cache(path: Path, *, buffer_m: float, say: Progress) -> nx.MultiDiGraph | None:
+    if not path.is_file():
+        return None
+    graph = ox.load_graphml(path)
+    # GraphML stores graph attributes as strings.
+    if str(graph.graph.get("maillage_buffer_m")) != f"{buffer_m:g}":
+        say(f"cache {path} construit avec une autre marge : il est reconstruit.")
+        return None
+    say(f"lecture du cache {path} ({graph.number_of_nodes()} nœuds)")
     return graph
 
 
-def load_road_file(path: Path, *, cache: bool = True,
-                   progress: Callable[[str], None] = _say) -> nx.MultiDiGraph:
-    """Graph from a GraphML, ``.osm`` or ``.osm.pbf`` file (prepared, cached)."""
+def _write_cache(graph: nx.MultiDiGraph, path: Path, *, buffer_m: float, say: Progress) -> None:
+    graph.graph["maillage_buffer_m"] = f"{buffer_m:g}"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    ox.save_graphml(graph, path)
+    say(f"réseau mis en cache : {path}")
+
+
+def download_road_network(territory_wgs84: Polygon | MultiPolygon, *, dept: str,
+                          buffer_m: float = DEFAULT_BUFFER_M, cache: bool = True,
+                          progress: Progress = _say) -> nx.MultiDiGraph:
+    """Download the drivable OSM graph inside ``territory_wgs84`` (already buffered).
+
+    ``buffer_m`` only labels the cache. Needs network access to the Overpass API.
+    """
+    path = cache_path(dept=dept, source="osm")
+    if cache and (graph := _read_cache(path, buffer_m=buffer_m, say=progress)) is not None:
+        return graph
+    progress("téléchargement OpenStreetMap (Overpass), cela peut prendre plusieurs minutes…")
+    try:
+        graph = ox.graph_from_polygon(territory_wgs84, network_type="drive", simplify=False)
+    except Exception as exc:  # requests/osmnx raise many exception types when offline
+        raise MaillageError(
+            f"Téléchargement OpenStreetMap impossible ({exc.__class__.__name__} : {exc}). "
+            "Hors ligne, donnez un fichier .osm, .osm.pbf ou .graphml, ou utilisez les "
+            "temps estimés à vol d'oiseau.") from exc
+    graph = prepare_graph(_simplify(graph), progress=progress)
+    if cache:
+        _write_cache(graph, path, buffer_m=buffer_m, say=progress)
+    return graph
+
+
+def load_road_file(path: Path, *, dept: str | None = None,
+                   territory: Polygon | MultiPolygon | None = None,
+                   buffer_m: float = DEFAULT_BUFFER_M, cache: bool = True,
+                   progress: Progress = _say) -> nx.MultiDiGraph:
+    """Prepared graph from a ``.graphml``, ``.osm`` or ``.osm.pbf`` file.
+
+    ``territory`` (WGS84, already buffered) clips the graph; ``None`` keeps it whole.
+    OSM files are cached under ``<dept>-<file name>-<content hash>.graphml``.
+    """
+    path = Path(path)
     if not path.is_file():
         raise MaillageError(f"Réseau routier introuvable : « {path} ».")
     name = path.name.lower()
     if name.endswith(".graphml"):
+        progress(f"lecture de {path}…")
         try:
             graph = ox.load_graphml(path)
-        except Exception as exc:
+        except Exception as exc:  # malformed XML or attributes: many exception types
             raise MaillageError(f"« {path} » : GraphML illisible ({exc}).") from exc
-        has_times = all("travel_time" in d for _, _, d in graph.edges(data=True))
-        return graph if has_times and graph.graph.get("maillage_prepared") else \
-            _mark(prepare_graph(graph, progress=progress))
-    digest = hashlib.sha256(path.read_bytes()).hexdigest()[:16]
-    cached = settings.VAR_DIR / "cache" / "roads" / f"file-{digest}.graphml"
-    if cache and cached.exists():
-        progress(f"lecture du cache {cached}")
-        return ox.load_graphml(cached)
-    if name.endswith(".osm.pbf") or name.endswith(".pbf"):
-        graph = _graph_from_pbf(path, progress=progress)
-    elif name.endswith(".osm") or name.endswith(".xml"):
-        progress(f"lecture de {path}…")
-        graph = ox.graph_from_xml(path)
+        if territory is not None:
+            graph = ox.truncate.truncate_graph_polygon(graph, territory)
+        elif graph.graph.get("maillage_prepared") and all(
+                "travel_time" in d for _, _, d in graph.edges(data=True)):
+            return graph  # our own cache file: already prepared
+        return prepare_graph(graph, progress=progress)
+    is_pbf = name.endswith(".pbf")
+    if not (is_pbf or name.endswith((".osm", ".xml"))):
+        raise MaillageError(f"« {path} » : format de réseau inconnu (attendu : .graphml, .osm "
+                            "ou .osm.pbf).")
+    stem = path.name.split(".")[0]
+    cached = cache_path(dept=dept or "fichier", source=f"{stem}-{_digest(path, territory)}")
+    if cache and (graph := _read_cache(cached, buffer_m=buffer_m, say=progress)) is not None:
+        return graph
+    if is_pbf:
+        graph = _graph_from_pbf(path, territory=territory, progress=progress)
     else:
-        raise MaillageError(f"« {path} » : format de réseau inconnu (.graphml, .osm, .osm.pbf).")
-    graph = _mark(prepare_graph(graph, progress=progress))
+        progress(f"lecture de {path}…")
+        graph = _graph_from_xml(path)
+    graph = drivable_only(graph, territory=territory, progress=progress)
+    graph = prepare_graph(graph, progress=progress)
     if cache:
-        cached.parent.mkdir(parents=True, exist_ok=True)
-        ox.save_graphml(graph, cached)
+        _write_cache(graph, cached, buffer_m=buffer_m, say=progress)
     return graph
 
 
-def _mark(graph: nx.MultiDiGraph) -> nx.MultiDiGraph:
-    graph.graph["maillage_prepared"] = True
+def _digest(path: Path, territory: BaseGeometry | None) -> str:
+    h = hashlib.sha256()
+    with path.open("rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    if territory is not None:
+        h.update(shapely.to_wkb(territory))
+    return h.hexdigest()[:16]
+
+
+@contextmanager
+def _way_tags(*extra: str) -> Iterator[None]:
+    saved = list(ox.settings.useful_tags_way)
+    ox.settings.useful_tags_way = saved + [t for t in extra if t not in saved]
+    try:
+        yield
+    finally:
+        ox.settings.useful_tags_way = saved
+
+
+def _graph_from_xml(path: Path) -> nx.MultiDiGraph:
+    # Unsimplified and complete: the drive filter must see one OSM way per edge.
+    with _way_tags(*_EXTRA_WAY_TAGS):
+        try:
+            return ox.graph_from_xml(path, simplify=False, retain_all=True)
+        except Exception as exc:  # ElementTree / osmnx errors on malformed files
+            raise MaillageError(f"« {path} » : fichier OSM illisible ({exc}).") from exc
+
+
+def _is_drivable(data: dict[str, Any]) -> bool:
+    highway = data.get("highway")
+    if not isinstance(highway, str) or highway in NOT_DRIVABLE_HIGHWAYS:
+        return False
+    if data.get("area") == "yes":
+        return False
+    cars = {str(data.get("motor_vehicle", "")), str(data.get("motorcar", ""))}
+    if "no" in cars:
+        return False
+    access = str(data.get("access", ""))
+    allowed = bool(cars & {"yes", "destination", "permissive"})
+    return not (("private" in access or access == "no") and not allowed)
+
+
+def drivable_only(graph: nx.MultiDiGraph, *, territory: Polygon | MultiPolygon | None = None,
+                  progress: Progress = _say) -> nx.MultiDiGraph:
+    """Keep the ways a car may use (osmnx's ``"drive"`` filter), clip, then simplify.
+
+    ``graph`` must be unsimplified (one OSM way per edge), as read from a local file.
+    """
+    drop = [(u, v, k) for u, v, k, d in graph.edges(keys=True, data=True) if not _is_drivable(d)]
+    graph.remove_edges_from(drop)
+    graph.remove_nodes_from([n for n, deg in graph.degree() if deg == 0])
+    progress(f"{len(drop)} tronçons non carrossables écartés.")
+    if territory is not None and graph.number_of_nodes():
+        graph = ox.truncate.truncate_graph_polygon(graph, territory)
+    if graph.number_of_edges() == 0:
+        raise MaillageError("Le fichier ne contient aucune route carrossable dans le territoire.")
+    return _simplify(graph)
+
+
+def _simplify(graph: nx.MultiDiGraph) -> nx.MultiDiGraph:
+    # Ways of different class or limit stay separate edges, so that each keeps its speed
+    # (osmnx would otherwise merge them and keep the first class for the whole edge).
+    return ox.simplify_graph(graph, edge_attrs_differ=list(_SPEED_TAGS))
+
+
+def prepare_graph(graph: nx.MultiDiGraph, *, progress: Progress = _say) -> nx.MultiDiGraph:
+    """Speeds, travel times (s), largest strongly connected component."""
+    if graph.number_of_edges() == 0:
+        raise MaillageError("Le réseau routier ne contient aucun tronçon.")
+    progress(f"{graph.number_of_nodes()} nœuds, {graph.number_of_edges()} tronçons : "
+             "vitesses et temps de parcours…")
+    graph = ox.add_edge_speeds(graph, hwy_speeds=FRENCH_DEFAULT_SPEEDS, fallback=FALLBACK_SPEED)
+    graph = ox.add_edge_travel_times(graph)
+    before = graph.number_of_nodes()
+    graph = ox.truncate.largest_component(graph, strongly=True)
+    progress(f"plus grande composante fortement connexe : {graph.number_of_nodes()} nœuds "
+             f"sur {before}.")
+    graph.graph["maillage_prepared"] = "1"
     return graph
 
 
-def _graph_from_pbf(path: Path, *, progress: Callable[[str], None]) -> nx.MultiDiGraph:
+def _graph_from_pbf(path: Path, *, territory: BaseGeometry | None,
+                    progress: Progress) -> nx.MultiDiGraph:
     osmium = shutil.which("osmium")
     if osmium is None:
-        raise MaillageError("Lire un .osm.pbf demande osmium (paquet Debian « osmium-tool ») : "
-                            "apt-get install osmium-tool, ou convertissez le fichier en .osm.")
+        raise MaillageError(
+            f"Lire « {path.name} » (.osm.pbf) demande l'outil osmium, absent de cette machine : "
+            "installez le paquet Debian « osmium-tool » (apt-get install osmium-tool) ou "
+            "convertissez le fichier en .osm.")
     with tempfile.TemporaryDirectory() as tmp:
+        source = path
+        if territory is not None:
+            minx, miny, maxx, maxy = territory.bounds
+            clipped = Path(tmp) / "territory.osm.pbf"
+            progress(f"découpage de {path.name} au territoire par osmium…")
+            _run([osmium, "extract", "-b", f"{minx},{miny},{maxx},{maxy}", str(path),
+                  "-o", str(clipped), "--overwrite"], path=path)
+            source = clipped
         xml = Path(tmp) / "roads.osm"
-        progress(f"conversion de {path.name} en XML par osmium…")
-        subprocess.run([osmium, "tags-filter", str(path), "w/highway", "-o", str(xml),
-                        "--overwrite", "-f", "osm"], check=True)
-        return ox.graph_from_xml(xml)
+        progress(f"extraction des routes de {path.name} par osmium…")
+        # tags-filter keeps the nodes referenced by the kept ways.
+        _run([osmium, "tags-filter", str(source), "w/highway", "-o", str(xml), "-f", "osm",
+              "--overwrite"], path=path)
+        progress("lecture du XML…")
+        return _graph_from_xml(xml)
+
+
+def _run(command: list[str], *, path: Path) -> None:
+    try:
+        subprocess.run(command, check=True, capture_output=True, text=True)
+    except subprocess.CalledProcessError as exc:
+        raise MaillageError(f"osmium n'a pas pu lire « {path} » : "
+                            f"{(exc.stderr or '').strip() or exc}") from exc

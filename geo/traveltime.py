@@ -1,17 +1,24 @@
 """Travel-time matrices on a road graph, with a compiled shortest-path routine.
 
 The graph (osmnx ``MultiDiGraph``, edge attribute ``travel_time`` in seconds) is turned
-once into a CSR matrix (the fastest of parallel edges kept); each matrix is then one call
-to :func:`scipy.sparse.csgraph.dijkstra` from the unique source nodes — no Python-level
-Dijkstra. Results are in minutes, ``np.inf`` where a destination is unreachable.
+once into a CSR matrix, keeping the fastest of parallel edges; each matrix is then a call
+to :func:`scipy.sparse.csgraph.dijkstra` from the unique source nodes (in blocks, to bound
+memory) — no Python-level Dijkstra. Times are directed: from the origin (the antenna) to
+the destination (the commune). Results are in minutes, ``np.inf`` when unreachable.
+
+Snapping: each point goes to the nearest graph node, measured in metres in a metric CRS
+(Lambert-93 by default); the distance is reported per point, and points farther than
+:data:`SNAP_WARNING_M` from any node are flagged, since their time ignores that stretch.
 """
 
 from __future__ import annotations
 
+from collections.abc import Hashable, Sequence
 from dataclasses import dataclass, field
 
 import networkx as nx
 import numpy as np
+from numpy.typing import ArrayLike
 from scipy.sparse import csr_matrix
 from scipy.sparse.csgraph import dijkstra
 from scipy.spatial import cKDTree
@@ -19,15 +26,26 @@ from scipy.spatial import cKDTree
 from geo.crs import transform_xy
 from geo.settings import LAMBERT93, WGS84
 
+__all__ = ["SNAP_WARNING_M", "MODE_OSM", "MODE_ESTIMATED", "MODE_LABELS", "TravelTimeMatrix",
+           "TravelTimeEngine"]
+
 #: A point farther than this from any road node is flagged (metres).
 SNAP_WARNING_M = 2000.0
 
 MODE_OSM = "osm"
 MODE_ESTIMATED = "estimated"
+#: French label of each mode: every output showing times must print it.
 MODE_LABELS = {
     MODE_OSM: "temps routiers OpenStreetMap",
     MODE_ESTIMATED: "temps estimés à vol d'oiseau",
 }
+
+# Sources per csgraph call: a block holds block × n_nodes float64 distances.
+_SOURCE_BLOCK = 64
+
+
+def _same_crs(a: str, b: str) -> bool:
+    return a.strip().upper() == b.strip().upper()
 
 
 @dataclass
@@ -39,105 +57,164 @@ class TravelTimeMatrix:
     minutes
         ``(n_origins, n_destinations)`` array, ``np.inf`` when unreachable.
     mode
-        ``"osm"`` or ``"estimated"``; :data:`MODE_LABELS` gives the French label that
-        every output must show.
+        ``"osm"`` or ``"estimated"``; :attr:`label` is the French label every output
+        must show (:data:`MODE_LABELS`).
     origin_snap_m, destination_snap_m
-        Distance from each point to the road node it was snapped to (0 in estimated mode).
+        Distance (m) from each point to the road node it was snapped to (0 when estimated).
+    parameters
+        Mode parameters (estimated mode: ``detour`` and ``speed_kmh``).
     """
 
     minutes: np.ndarray
-    mode: str
+    mode: str = MODE_OSM
     origin_snap_m: np.ndarray = field(default_factory=lambda: np.zeros(0))
     destination_snap_m: np.ndarray = field(default_factory=lambda: np.zeros(0))
     parameters: dict[str, float] = field(default_factory=dict)
 
     @property
     def label(self) -> str:
+        """French label of the mode, e.g. « temps routiers OpenStreetMap »."""
         return MODE_LABELS[self.mode]
 
     def far_from_road(self, *, threshold_m: float = SNAP_WARNING_M) -> np.ndarray:
         """Indices of destinations snapped farther than ``threshold_m`` from a road."""
         return np.flatnonzero(self.destination_snap_m > threshold_m)
 
+    def far_origins(self, *, threshold_m: float = SNAP_WARNING_M) -> np.ndarray:
+        """Indices of origins snapped farther than ``threshold_m`` from a road."""
+        return np.flatnonzero(self.origin_snap_m > threshold_m)
+
 
 class TravelTimeEngine:
-    """Shortest travel times on a directed road graph, built ``from_graph``.
+    """Shortest travel times on a directed road graph, built with :meth:`from_graph`.
+
+    Attributes
+    ----------
+    csr
+        ``n × n`` sparse matrix of edge weights (seconds), fastest parallel edge.
+    node_ids
+        Graph node of each row (object array).
+    node_x, node_y
+        Node coordinates in :attr:`metric_crs` (metres).
 
     Examples
     --------
     >>> engine = TravelTimeEngine.from_graph(G)                      # doctest: +SKIP
     >>> m = engine.matrix(sites_xy, communes_xy, crs="EPSG:2154")    # doctest: +SKIP
-    >>> m.minutes.shape                                              # doctest: +SKIP
-    (3, 257)
+    >>> m.minutes.shape, m.label                                     # doctest: +SKIP
+    ((3, 257), 'temps routiers OpenStreetMap')
     """
 
     def __init__(self, csr: csr_matrix, node_ids: np.ndarray, node_x: np.ndarray,
-                 node_y: np.ndarray) -> None:
+                 node_y: np.ndarray, *, metric_crs: str = LAMBERT93) -> None:
         self.csr = csr
         self.node_ids = node_ids
-        self.node_x = node_x  # Lambert-93 metres
+        self.node_x = node_x
         self.node_y = node_y
-        self._tree = cKDTree(np.column_stack([node_x, node_y]))
+        self.metric_crs = metric_crs
+        self._tree = cKDTree(np.column_stack([node_x, node_y])) if len(node_x) else None
+        self._position: dict[Hashable, int] | None = None
 
     @classmethod
     def from_graph(cls, graph: nx.MultiDiGraph, *, weight: str = "travel_time",
-                   crs: str | None = None) -> TravelTimeEngine:
-        """Build the engine; node ``x``/``y`` are in ``crs`` (default: the graph's, else WGS84)."""
-        nodes = list(graph.nodes)
-        index = {n: i for i, n in enumerate(nodes)}
-        xs = np.array([graph.nodes[n]["x"] for n in nodes], dtype=float)
-        ys = np.array([graph.nodes[n]["y"] for n in nodes], dtype=float)
-        source_crs = crs or str(graph.graph.get("crs") or WGS84)
-        if source_crs.lower() not in {"epsg:2154"}:
-            xs, ys = transform_xy(xs, ys, source=source_crs, target=LAMBERT93)
-        best: dict[tuple[int, int], float] = {}
-        for u, v, data in graph.edges(data=True):
-            w = data.get(weight)
-            if w is None:
-                continue
-            key = (index[u], index[v])
-            w = float(w)
-            if key not in best or w < best[key]:
-                best[key] = w
-        if best:
-            pairs = np.array(list(best.keys()), dtype=np.int64)
-            rows, cols = pairs[:, 0], pairs[:, 1]
-            weights = np.fromiter(best.values(), dtype=float, count=len(best))
-        else:
-            rows = cols = np.zeros(0, dtype=np.int64)
-            weights = np.zeros(0)
-        # csgraph treats explicit zeros as missing edges: keep zero-time edges traversable.
-        weights = np.where(weights <= 0, 1e-9, weights)
-        csr = csr_matrix((weights, (rows, cols)), shape=(len(nodes), len(nodes)))
-        return cls(csr, np.array(nodes, dtype=object), xs, ys)
+                   crs: str | None = None, metric_crs: str = LAMBERT93) -> TravelTimeEngine:
+        """Build the engine from a graph whose nodes have ``x``/``y``.
 
-    def snap(self, x: np.ndarray, y: np.ndarray, *, crs: str = LAMBERT93
+        Parameters
+        ----------
+        graph
+            Directed (multi)graph; edges without ``weight`` are ignored.
+        weight
+            Edge attribute holding the cost (seconds for ``travel_time``).
+        crs
+            CRS of the node coordinates (default: ``graph.graph["crs"]``, else WGS84).
+        metric_crs
+            CRS in metres used for snapping (Lambert-93; a UTM zone overseas).
+        """
+        nodes = list(graph.nodes)
+        n = len(nodes)
+        index = {node: i for i, node in enumerate(nodes)}
+        xs = np.fromiter((graph.nodes[v]["x"] for v in nodes), dtype=float, count=n)
+        ys = np.fromiter((graph.nodes[v]["y"] for v in nodes), dtype=float, count=n)
+        source_crs = crs or str(graph.graph.get("crs") or WGS84)
+        if n and not _same_crs(source_crs, metric_crs):
+            xs, ys = transform_xy(xs, ys, source=source_crs, target=metric_crs)
+        triples = [(index[u], index[v], w) for u, v, w in graph.edges(data=weight)
+                   if w is not None]
+        rows = np.fromiter((t[0] for t in triples), dtype=np.int64, count=len(triples))
+        cols = np.fromiter((t[1] for t in triples), dtype=np.int64, count=len(triples))
+        weights = np.fromiter((float(t[2]) for t in triples), dtype=float, count=len(triples))
+        if (weights < 0).any() or not np.isfinite(weights).all():
+            raise ValueError(f"edge attribute {weight!r} must be finite and non-negative")
+        # Fastest of parallel edges: sort by (row, col, weight), keep the first of each pair.
+        order = np.lexsort((weights, cols, rows))
+        rows, cols, weights = rows[order], cols[order], weights[order]
+        first = np.ones(len(rows), dtype=bool)
+        first[1:] = (rows[1:] != rows[:-1]) | (cols[1:] != cols[:-1])
+        # Built directly in CSR form (no summing of duplicates): zero-time edges stay as
+        # explicit zeros, which csgraph treats as edges.
+        rows, cols, weights = rows[first], cols[first], weights[first]
+        indptr = np.zeros(n + 1, dtype=np.int64)
+        np.cumsum(np.bincount(rows, minlength=n), out=indptr[1:])
+        csr = csr_matrix((weights, cols, indptr), shape=(n, n))
+        return cls(csr, np.array(nodes + [None], dtype=object)[:-1], np.asarray(xs),
+                   np.asarray(ys), metric_crs=metric_crs)
+
+    @property
+    def n_nodes(self) -> int:
+        return len(self.node_ids)
+
+    def node_index(self, nodes: Sequence[Hashable]) -> np.ndarray:
+        """Row of each graph node id (KeyError for a node not in the engine)."""
+        if self._position is None:
+            self._position = {node: i for i, node in enumerate(self.node_ids)}
+        return np.array([self._position[node] for node in nodes], dtype=np.int64)
+
+    def snap(self, x: ArrayLike, y: ArrayLike, *, crs: str = LAMBERT93
              ) -> tuple[np.ndarray, np.ndarray]:
-        """Nearest node index and distance (metres) for each point."""
-        x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
-        if crs.lower() != "epsg:2154":
-            x, y = transform_xy(x, y, source=crs, target=LAMBERT93)
-        dist, idx = self._tree.query(np.column_stack([x, y]))
+        """Nearest node row and distance in metres for each point given in ``crs``."""
+        xs = np.atleast_1d(np.asarray(x, dtype=float))
+        ys = np.atleast_1d(np.asarray(y, dtype=float))
+        if self._tree is None:
+            raise ValueError("the road graph has no node")
+        if not _same_crs(crs, self.metric_crs):
+            xs, ys = transform_xy(xs, ys, source=crs, target=self.metric_crs)
+        dist, idx = self._tree.query(np.column_stack([xs, ys]))
         return np.asarray(idx, dtype=np.int64), np.asarray(dist, dtype=float)
 
-    def node_matrix(self, sources: np.ndarray, targets: np.ndarray) -> np.ndarray:
-        """Seconds between node indices, ``np.inf`` when unreachable."""
-        sources = np.asarray(sources, dtype=np.int64)
-        targets = np.asarray(targets, dtype=np.int64)
-        unique, inverse = np.unique(sources, return_inverse=True)
-        if len(unique) == 0:
-            return np.zeros((0, len(targets)))
-        dist = dijkstra(self.csr, directed=True, indices=unique)
-        dist = np.atleast_2d(dist)
-        return dist[inverse][:, targets]
+    def node_matrix(self, source_nodes: ArrayLike, target_nodes: ArrayLike, *,
+                    limit: float = np.inf) -> np.ndarray:
+        """Seconds from each source row to each target row, ``np.inf`` when unreachable.
 
-    def matrix(self, origins_xy: np.ndarray, destinations_xy: np.ndarray, *,
+        Rows are engine indices (see :meth:`snap`, :meth:`node_index`). Duplicate sources
+        are computed once. ``limit`` (seconds) stops the search early: farther targets
+        get ``np.inf``.
+        """
+        sources = np.asarray(source_nodes, dtype=np.int64).reshape(-1)
+        targets = np.asarray(target_nodes, dtype=np.int64).reshape(-1)
+        unique, inverse = np.unique(sources, return_inverse=True)
+        out = np.empty((len(unique), len(targets)))
+        for start in range(0, len(unique), _SOURCE_BLOCK):
+            block = unique[start:start + _SOURCE_BLOCK]
+            dist = dijkstra(self.csr, directed=True, indices=block, limit=limit)
+            out[start:start + len(block)] = np.atleast_2d(dist)[:, targets]
+        return out[inverse.reshape(-1)]
+
+    def matrix(self, origins_xy: ArrayLike, destinations_xy: ArrayLike, *,
                crs: str = LAMBERT93) -> TravelTimeMatrix:
-        """Minutes from each origin to each destination (points snapped to the graph)."""
-        origins_xy = np.asarray(origins_xy, dtype=float).reshape(-1, 2)
-        destinations_xy = np.asarray(destinations_xy, dtype=float).reshape(-1, 2)
-        o_idx, o_snap = self.snap(origins_xy[:, 0], origins_xy[:, 1], crs=crs)
-        d_idx, d_snap = self.snap(destinations_xy[:, 0], destinations_xy[:, 1], crs=crs)
+        """Minutes from each origin to each destination, points snapped to the graph.
+
+        Parameters
+        ----------
+        origins_xy, destinations_xy
+            ``(n, 2)`` arrays of x/y (easting/northing, or lon/lat) in ``crs``.
+        crs
+            CRS of the points (Lambert-93 or WGS84 …).
+        """
+        o = np.asarray(origins_xy, dtype=float).reshape(-1, 2)
+        d = np.asarray(destinations_xy, dtype=float).reshape(-1, 2)
+        o_idx, o_snap = self.snap(o[:, 0], o[:, 1], crs=crs)
+        d_idx, d_snap = self.snap(d[:, 0], d[:, 1], crs=crs)
         seconds = self.node_matrix(o_idx, d_idx)
         return TravelTimeMatrix(minutes=seconds / 60.0, mode=MODE_OSM,
                                 origin_snap_m=o_snap, destination_snap_m=d_snap)

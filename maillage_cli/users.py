@@ -1,4 +1,4 @@
-"""``maillage users add``: create an account."""
+"""``maillage users add|list``: accounts of the web application."""
 
 from __future__ import annotations
 
@@ -6,28 +6,63 @@ import argparse
 import getpass
 import sys
 
-from geo.db import get_engine
-from web.accounts import ROLES, add_user
+from geo import settings
+from geo.db import get_engine, session_scope
+from geo.errors import MaillageError
+from web.accounts import DEPARTEMENT_ROLES, ROLES, add_user, list_users
 
 
 def register(sub: argparse._SubParsersAction) -> None:
     parser = sub.add_parser("users", help="comptes de l'application web")
     verbs = parser.add_subparsers(dest="verb", metavar="ACTION", required=True)
+
     add = verbs.add_parser("add", help="créer un compte")
-    add.add_argument("--email", required=True)
-    add.add_argument("--role", required=True, choices=sorted(ROLES))
-    add.add_argument("--dept", help="département (obligatoire pour promoteur et ars)")
+    add.add_argument("--email", required=True, help="adresse électronique (identifiant)")
+    add.add_argument("--role", required=True, choices=sorted(ROLES),
+                     help="; ".join(f"{k} : {v}" for k, v in ROLES.items()))
+    add.add_argument("--dept", help="département (obligatoire pour "
+                                    + " et ".join(sorted(DEPARTEMENT_ROLES)) + ")")
     add.add_argument("--name", help="nom affiché")
     add.add_argument("--password-stdin", action="store_true",
-                     help="lire le mot de passe sur l'entrée standard")
+                     help="lire le mot de passe sur la première ligne de l'entrée standard")
     add.set_defaults(handler=run_add)
+
+    listing = verbs.add_parser("list", help="lister les comptes actifs")
+    listing.set_defaults(handler=run_list)
+
+
+def read_password(*, from_stdin: bool) -> str:
+    """The new password, from stdin (scripts) or typed twice without echo."""
+    if from_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+        if not password:
+            raise MaillageError("Aucun mot de passe lu sur l'entrée standard.")
+        return password
+    password = getpass.getpass("Mot de passe : ")
+    if getpass.getpass("Confirmation : ") != password:
+        raise MaillageError("Les deux saisies du mot de passe diffèrent.")
+    return password
 
 
 def run_add(args: argparse.Namespace) -> int:
-    password = sys.stdin.readline().rstrip("\n") if args.password_stdin else \
-        getpass.getpass("Mot de passe : ")
-    with get_engine().begin() as conn:
-        user_id = add_user(conn, email=args.email, password=password, role=args.role,
+    # An explicit URL: get_engine caches by URL, so DATABASE_URL is read at each command.
+    password = read_password(from_stdin=args.password_stdin)
+    with session_scope(get_engine(settings.database_url())) as session:
+        user_id = add_user(session, email=args.email, password=password, role=args.role,
                            departement=args.dept, name=args.name)
-    print(f"Compte n° {user_id} créé : {args.email} ({ROLES[args.role]}).")
+    where = f", département {args.dept}" if args.dept else ""
+    print(f"Compte n° {user_id} créé : {args.email.strip().lower()} ({ROLES[args.role]}{where}).")
+    return 0
+
+
+def run_list(args: argparse.Namespace) -> int:
+    with session_scope(get_engine(settings.database_url())) as session:
+        users = list_users(session)
+    if not users:
+        print("Aucun compte.")
+        return 0
+    for user in users:
+        dept = f" — {user.departement}" if user.departement else ""
+        print(f"{user.id:>5}  {user.email}  {user.role}{dept}")
+    print(f"{len(users)} compte(s).")
     return 0

@@ -1,5 +1,10 @@
 """Real headless Chromium (Debian's ``chromium`` + ``chromium-driver``) against the app
-served on 127.0.0.1 in a thread."""
+served on 127.0.0.1 in a thread.
+
+``require_chromium()`` skips with the reason on a machine without Chromium and fails
+under ``CI=true``; ``serve(app)`` yields the base URL of the app on a free port;
+``chromium()`` yields a selenium driver with a throw-away profile.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +14,7 @@ import tempfile
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 
 import pytest
 from flask import Flask
@@ -29,6 +35,7 @@ def require_chromium() -> None:
 
 @contextmanager
 def serve(app: Flask) -> Iterator[str]:
+    """Serve ``app`` on 127.0.0.1 (port chosen by the system) in a daemon thread."""
     server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
@@ -40,7 +47,8 @@ def serve(app: Flask) -> Iterator[str]:
 
 
 @contextmanager
-def chromium() -> Iterator[object]:
+def chromium(*, window_size: tuple[int, int] = (1280, 900)) -> Iterator[Any]:
+    """A headless Chromium driver; no network beyond what the pages ask for."""
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
 
@@ -49,7 +57,8 @@ def chromium() -> Iterator[object]:
     options.binary_location = CHROMIUM
     for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
                  "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--no-first-run", "--window-size=1280,900",
+                 "--disable-sync", "--no-first-run",
+                 f"--window-size={window_size[0]},{window_size[1]}",
                  f"--user-data-dir={profile}"):
         options.add_argument(flag)
     driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
@@ -59,3 +68,10 @@ def chromium() -> Iterator[object]:
     finally:
         driver.quit()
         shutil.rmtree(profile, ignore_errors=True)
+
+
+def resource_urls(driver: Any) -> list[str]:
+    """Every URL the current page fetched (scripts, styles, images, XHR/fetch)."""
+    urls: list[str] = driver.execute_script(
+        "return performance.getEntriesByType('resource').map(function (e) { return e.name; });")
+    return urls

@@ -96,7 +96,8 @@ def test_search_shows_hospital_in_list_and_on_map(site) -> None:
     _wait(driver, lambda d: "BRIOUDE" in d.find_element(By.ID, "results").text.upper())
     markers = driver.find_elements(By.CSS_SELECTOR, ".leaflet-marker-icon")
     assert markers, "no marker on the map"
-    first = driver.find_element(By.CSS_SELECTOR, "#results li")
+    # The result's own button (keyboard-reachable) shows it on the map.
+    first = driver.find_element(By.CSS_SELECTOR, "#results li .result-show")
     first.click()
     _wait(driver, lambda d: d.find_elements(By.CSS_SELECTOR, ".leaflet-popup-content"))
     # Only the app's own origin (and map tiles) are ever requested: no CDN.

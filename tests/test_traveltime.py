@@ -1,4 +1,4 @@
-"""Travel times: compiled engine = networkx, isochrones, estimated mode, snapping."""
+"""Travel-time engine: equal to networkx, snapping, unreachable pairs, labels."""
 
 from __future__ import annotations
 
@@ -6,118 +6,122 @@ from pathlib import Path
 
 import networkx as nx
 import numpy as np
+import osmnx as ox
 import pytest
-import shapely
 
-from coverage.drivetimes import plan_drive_times
-from coverage.plan import Antenna, Plan
 from geo.crs import transform_xy
-from geo.estimated import estimated_matrix
-from geo.isochrones import estimated_isochrones, network_isochrones, outside, union_by_threshold
-from geo.network import load_road_file
-from geo.traveltime import MODE_LABELS, TravelTimeEngine
+from geo.speeds import FALLBACK_SPEED, FRENCH_DEFAULT_SPEEDS
+from geo.traveltime import MODE_LABELS, SNAP_WARNING_M, TravelTimeEngine
+
+LAFFITTE = "TEST_FIXTURE_osmnx_maisons-laffitte_78.graphml"
 
 
 @pytest.fixture(scope="module")
 def laffitte(shared_data: Path) -> nx.MultiDiGraph:
-    return load_road_file(shared_data / "roads" / "TEST_FIXTURE_osmnx_maisons-laffitte_78.graphml",
-                          cache=False)
+    """The real OSM graph, prepared as the brief says: raw GraphML + speeds + times."""
+    graph = ox.load_graphml(shared_data / "roads" / LAFFITTE)
+    graph = ox.add_edge_speeds(graph, hwy_speeds=FRENCH_DEFAULT_SPEEDS, fallback=FALLBACK_SPEED)
+    return ox.add_edge_travel_times(graph)
 
 
-def _networkx_times(graph: nx.MultiDiGraph, source) -> dict:
-    return nx.single_source_dijkstra_path_length(graph, source, weight="travel_time")
+def _reference(graph: nx.MultiDiGraph, source: object, nodes: list) -> np.ndarray:
+    # networkx takes the minimum over parallel edges of a MultiDiGraph itself.
+    ref = nx.single_source_dijkstra_path_length(graph, source, weight="travel_time")
+    return np.array([ref.get(n, np.inf) for n in nodes])
 
 
 def test_engine_equals_networkx_on_real_osm_graph(laffitte: nx.MultiDiGraph) -> None:
+    # Not cut to its largest component: unreachable pairs must be inf in both.
     engine = TravelTimeEngine.from_graph(laffitte)
     nodes = list(engine.node_ids)
-    sources = np.arange(0, len(nodes), 37)
+    assert any(len(laffitte[u][v]) > 1 for u, v in laffitte.edges())  # parallel edges exist
+    sources = np.arange(0, len(nodes), 23)
     seconds = engine.node_matrix(sources, np.arange(len(nodes)))
     for row, s in enumerate(sources):
-        ref = _networkx_times(laffitte, nodes[s])
-        expected = np.array([ref.get(n, np.inf) for n in nodes])
+        expected = _reference(laffitte, nodes[s], nodes)
         np.testing.assert_allclose(seconds[row], expected, atol=1e-6, rtol=0)
-    assert np.isfinite(seconds).all()  # largest strongly connected component only
+        assert np.array_equal(np.isinf(seconds[row]), np.isinf(expected))
+    assert np.isinf(seconds).any() and np.isfinite(seconds).sum() > len(sources) * 100
 
 
-@pytest.mark.parametrize("seed", [1, 2, 3])
-def test_engine_equals_networkx_on_random_graphs(seed: int) -> None:
+def _random_graph(seed: int, *, n: int = 300, m: int = 1000) -> nx.MultiDiGraph:
     rng = np.random.default_rng(seed)
-    n = 300
     graph = nx.MultiDiGraph(crs="EPSG:2154")
     for i in range(n):
-        graph.add_node(i, x=float(rng.uniform(700_000, 760_000)),
+        graph.add_node(f"n{i}", x=float(rng.uniform(700_000, 760_000)),
                        y=float(rng.uniform(6_400_000, 6_460_000)))
-    for _ in range(1200):
+    for _ in range(m):
         u, v = (int(x) for x in rng.integers(0, n, 2))
-        if u != v:
-            graph.add_edge(u, v, travel_time=float(rng.uniform(1, 600)))
+        # Some zero-time edges (csgraph must not drop them) and many parallel edges.
+        w = 0.0 if rng.random() < 0.05 else float(rng.uniform(1, 600))
+        graph.add_edge(f"n{u}", f"n{v}", travel_time=w)
+        if rng.random() < 0.2:
+            graph.add_edge(f"n{u}", f"n{v}", travel_time=float(rng.uniform(0, 900)))
+    return graph
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3, 4])
+def test_engine_equals_networkx_on_random_graphs(seed: int) -> None:
+    graph = _random_graph(seed)
     engine = TravelTimeEngine.from_graph(graph)
-    seconds = engine.node_matrix(np.arange(0, n, 7), np.arange(n))
-    for row, s in enumerate(range(0, n, 7)):
-        ref = _networkx_times(graph, s)
-        expected = np.array([ref.get(i, np.inf) for i in range(n)])
+    nodes = list(engine.node_ids)
+    sources = np.arange(0, len(nodes), 7)
+    seconds = engine.node_matrix(sources, np.arange(len(nodes)))
+    for row, s in enumerate(sources):
+        expected = _reference(graph, nodes[s], nodes)
         np.testing.assert_allclose(seconds[row], expected, atol=1e-6, rtol=0)
-        assert np.array_equal(np.isinf(seconds[row]), np.isinf(expected))  # unreachable = inf
+        assert np.array_equal(np.isinf(seconds[row]), np.isinf(expected))
 
 
-def test_snapping_reports_distance_and_flags_far_points(laffitte: nx.MultiDiGraph) -> None:
+def test_node_matrix_keeps_order_duplicates_and_blocks() -> None:
+    graph = _random_graph(5, n=200, m=900)
+    engine = TravelTimeEngine.from_graph(graph)
+    # More than one block of sources, unsorted and repeated.
+    sources = np.array(list(range(199, -1, -1)) + [3, 3, 150])
+    targets = np.array([5, 0, 5, 42])
+    seconds = engine.node_matrix(sources, targets)
+    nodes = list(engine.node_ids)
+    for row, s in enumerate(sources):
+        np.testing.assert_allclose(seconds[row], _reference(graph, nodes[s], nodes)[targets],
+                                   atol=1e-6, rtol=0)
+
+
+def test_unreachable_pairs_are_inf_and_direction_matters() -> None:
+    graph = nx.MultiDiGraph(crs="EPSG:2154")
+    for i, x in enumerate([0.0, 1000.0, 2000.0, 50_000.0]):
+        graph.add_node(i, x=700_000 + x, y=6_500_000.0)
+    graph.add_edge(0, 1, travel_time=60.0)  # one-way 0 → 1 → 2
+    graph.add_edge(1, 2, travel_time=120.0)
+    graph.add_edge(1, 2, travel_time=90.0)  # faster parallel edge
+    engine = TravelTimeEngine.from_graph(graph)
+    xy = np.column_stack([engine.node_x, engine.node_y])
+    m = engine.matrix(xy, xy)
+    np.testing.assert_allclose(m.minutes[0], [0.0, 1.0, 2.5, np.inf])
+    assert np.isinf(m.minutes[2, 0]) and np.isinf(m.minutes[1, 0])  # against the one-way
+    assert np.isinf(m.minutes[3, :3]).all() and m.minutes[3, 3] == 0.0  # isolated node
+    assert m.mode == "osm" and m.label == MODE_LABELS["osm"] == "temps routiers OpenStreetMap"
+    assert engine.node_matrix([0], [2], limit=100.0)[0, 0] == np.inf  # beyond the limit
+
+
+def test_snapping_in_lambert93_and_wgs84_flags_far_points(laffitte: nx.MultiDiGraph) -> None:
     engine = TravelTimeEngine.from_graph(laffitte)
     node = engine.node_ids[10]
-    x, y = laffitte.nodes[node]["x"], laffitte.nodes[node]["y"]
-    lx, ly = transform_xy(x, y, source="EPSG:4326", target="EPSG:2154")
-    far = (float(lx) + 5000.0, float(ly))
-    matrix = engine.matrix(np.array([[float(lx), float(ly)]]),
-                           np.array([[float(lx) + 3.0, float(ly)], far]))
-    assert matrix.origin_snap_m[0] == pytest.approx(0.0, abs=0.01)
-    assert matrix.destination_snap_m[1] > 2000
-    assert list(matrix.far_from_road()) == [1]
-    assert matrix.label == "temps routiers OpenStreetMap"
-
-
-def test_isochrone_contains_reachable_nodes_and_not_farther_ones(laffitte) -> None:
-    engine = TravelTimeEngine.from_graph(laffitte)
-    origin = 0
-    x0, y0 = engine.node_x[origin], engine.node_y[origin]
-    threshold = 2.0
-    iso = network_isochrones(laffitte, engine, {"A": (x0, y0)}, thresholds=[threshold],
-                             buffer_m=50.0)
-    polygon = iso.geometry.iloc[0]
-    minutes = engine.node_matrix(np.array([origin]), np.arange(len(engine.node_ids)))[0] / 60
-    points = shapely.points(engine.node_x, engine.node_y)
-    inside = shapely.contains(polygon, points) | shapely.touches(polygon, points)
-    assert inside[minutes <= threshold].all()
-    # Nodes beyond the threshold *and* farther than the buffer from any reachable edge.
-    far = (minutes > threshold) & (shapely.distance(polygon, points) > 0)
-    assert far.any()
-    distances = shapely.distance(shapely.buffer(polygon, -49.0), points[minutes > threshold * 1.5])
-    assert (distances > 0).all()
-
-
-def test_estimated_mode_arithmetic() -> None:
-    matrix = estimated_matrix(np.array([[0.0, 0.0]]), np.array([[10_000.0, 0.0], [0, 30_000.0]]))
-    np.testing.assert_allclose(matrix.minutes, [[13.0, 39.0]])  # 10 km × 1.3 at 60 km/h
-    slow = estimated_matrix(np.array([[0.0, 0.0]]), np.array([[10_000.0, 0.0]]), detour=1.5,
-                            speed_kmh=45.0)
-    assert slow.minutes[0, 0] == pytest.approx(20.0)
-    assert matrix.label == MODE_LABELS["estimated"] == "temps estimés à vol d'oiseau"
-    disc = estimated_isochrones({"A": (0.0, 0.0)}, thresholds=[13.0]).geometry.iloc[0]
-    assert disc.contains(shapely.Point(9_990, 0)) and not disc.contains(shapely.Point(10_100, 0))
-
-
-def test_full_haute_loire_run_in_estimated_mode(communes_43) -> None:
-    plan = Plan(name="x", dept="43", antennas=[
-        Antenna("Velay", seat="43157"), Antenna("Lafayette", seat="43040")])
-    codes = list(communes_43.index)
-    plan.antennas[0].communes = codes[::2]
-    plan.antennas[1].communes = codes[1::2]
-    drive = plan_drive_times(plan, communes_43)
-    assert len(drive.minutes) == 257
-    assert all(np.isfinite(m) and m >= 0 for m in drive.minutes.values())
-    assert drive.minutes["43157"] == 0.0
-    iso = estimated_isochrones(drive.sites)
-    union = union_by_threshold(iso)
-    assert list(union["minutes"]) == [15.0, 30.0, 45.0]
-    territory = shapely.union_all(communes_43.geometry.to_numpy())
-    rest = outside(union.geometry.iloc[1], territory)
-    assert 0 < rest.area < territory.area
+    lon, lat = laffitte.nodes[node]["x"], laffitte.nodes[node]["y"]
+    lx, ly = (float(c) for c in transform_xy(lon, lat, source="EPSG:4326", target="EPSG:2154"))
+    # The nearest node of a point 3 m east is at most 3 m away; 5 km east is beyond 2 km.
+    m = engine.matrix(np.array([[lx, ly], [lx, ly + 4000.0]]),
+                      np.array([[lx + 3.0, ly], [lx + 5000.0, ly]]))
+    assert m.origin_snap_m[0] == pytest.approx(0.0, abs=0.01)
+    assert m.destination_snap_m[0] <= 3.0 + 1e-6
+    assert m.destination_snap_m[1] > SNAP_WARNING_M
+    assert list(m.far_from_road()) == [1]
+    assert list(m.far_origins()) == [1] and m.origin_snap_m[1] > SNAP_WARNING_M
+    assert m.minutes[0, 0] < 1.0
+    # Same points in WGS84 give the same snapping and times.
+    wx, wy = transform_xy(np.array([lx, lx]), np.array([ly, ly + 4000.0]), source="EPSG:2154",
+                          target="EPSG:4326")
+    dx, dy = transform_xy(np.array([lx + 3.0, lx + 5000.0]), np.array([ly, ly]),
+                          source="EPSG:2154", target="EPSG:4326")
+    w = engine.matrix(np.column_stack([wx, wy]), np.column_stack([dx, dy]), crs="EPSG:4326")
+    np.testing.assert_allclose(w.minutes, m.minutes, atol=1e-9)
+    np.testing.assert_allclose(w.destination_snap_m, m.destination_snap_m, atol=1e-3)

@@ -1,15 +1,26 @@
-"""Accounts and roles. Passwords are hashed with werkzeug (scrypt), never stored."""
+"""Accounts and roles. Passwords are hashed with werkzeug (scrypt), never stored.
+
+Roles: ``editeur`` (edits the directory), ``promoteur`` (drafts the coverage plans of
+a DAC candidacy), ``ars`` (reviews the candidacies of its département), ``admin``.
+``promoteur`` and ``ars`` accounts belong to one département.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
+from functools import cache
 from typing import Any
 
-from sqlalchemy import text
+import sqlalchemy as sa
+from sqlalchemy import func, insert, select
 from sqlalchemy.engine import Connection
+from sqlalchemy.orm import Mapped, Session, mapped_column
 from werkzeug.security import check_password_hash, generate_password_hash
 
+from geo.db import Base
 from geo.errors import MaillageError
+from web.audit import record as record_audit  # noqa: F401  (kept for existing callers)
 
 ROLES = {
     "editeur": "éditeur de l'annuaire",
@@ -17,11 +28,42 @@ ROLES = {
     "ars": "agence régionale de santé",
     "admin": "administrateur",
 }
+#: Roles whose account is tied to one département.
+DEPARTEMENT_ROLES = frozenset({"promoteur", "ars"})
 MIN_PASSWORD = 10
+
+
+@cache
+def _dummy_hash() -> str:
+    # Checked when the e-mail is unknown, so that a wrong address costs as much time as
+    # a wrong password (no account enumeration by timing). Built lazily: scrypt is slow.
+    return generate_password_hash("compte-inexistant")
+
+
+class Account(Base):
+    """Row of the ``users`` table (created by the ``0004_accounts`` migration)."""
+
+    __tablename__ = "users"
+    __table_args__ = (
+        sa.CheckConstraint("role IN ('editeur', 'promoteur', 'ars', 'admin')", name="users_role"),
+    )
+
+    id: Mapped[int] = mapped_column(sa.Integer, primary_key=True)
+    email: Mapped[str] = mapped_column(sa.String(200), unique=True)
+    name: Mapped[str | None] = mapped_column(sa.String(200))
+    password_hash: Mapped[str] = mapped_column(sa.String(300))
+    role: Mapped[str] = mapped_column(sa.String(20))
+    departement: Mapped[str | None] = mapped_column(sa.String(3),
+                                                    sa.ForeignKey("departements.code"))
+    active: Mapped[bool] = mapped_column(sa.Boolean, server_default=sa.true())
+    created_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True),
+                                                 server_default=sa.func.now())
 
 
 @dataclass(frozen=True)
 class User:
+    """The signed-in user as the pages see it (``flask.g.user``); never the hash."""
+
     id: int
     email: str
     name: str | None
@@ -32,40 +74,93 @@ class User:
     def display_name(self) -> str:
         return self.name or self.email
 
+    @property
+    def role_label(self) -> str:
+        return ROLES.get(self.role, self.role)
 
-def add_user(conn: Connection, *, email: str, password: str, role: str,
+
+def add_user(session: Session | Connection, *, email: str, password: str, role: str,
              departement: str | None = None, name: str | None = None) -> int:
-    """Create a user; ``promoteur`` and ``ars`` accounts belong to a département."""
+    """Create an account and return its id.
+
+    Parameters
+    ----------
+    session
+        Session or connection; the caller commits.
+    email
+        Login, stored lower-case; must be unique.
+    password
+        Clear-text password (at least :data:`MIN_PASSWORD` characters); only its
+        scrypt hash is stored.
+    role
+        One of :data:`ROLES`.
+    departement
+        Département code, required for ``promoteur`` and ``ars``; it must be loaded
+        in the communes reference.
+    name
+        Display name (shown as text, never as markup).
+
+    Raises
+    ------
+    MaillageError
+        Unknown role, invalid e-mail, short password, missing or unknown département,
+        or an account that already exists.
+    """
     email = email.strip().lower()
     if role not in ROLES:
         raise MaillageError(f"Rôle inconnu « {role} » : {', '.join(ROLES)}.")
-    if "@" not in email:
+    if "@" not in email or email.startswith("@") or email.endswith("@") or " " in email:
         raise MaillageError(f"Adresse électronique invalide « {email} ».")
     if len(password) < MIN_PASSWORD:
         raise MaillageError(f"Le mot de passe doit compter au moins {MIN_PASSWORD} caractères.")
-    if role in {"promoteur", "ars"} and not departement:
+    if role in DEPARTEMENT_ROLES and not departement:
         raise MaillageError(f"Un compte « {role} » doit indiquer son département (--dept).")
-    if conn.execute(text("SELECT 1 FROM users WHERE email = :e"), {"e": email}).first():
+    if departement:
+        # Imported here: geo.communes pulls geopandas, which Alembic (importing this
+        # module for the metadata) does not need.
+        from geo.communes import check_dept_code
+
+        departement = check_dept_code(departement)
+        known = session.execute(sa.text("SELECT 1 FROM departements WHERE code = :d"),
+                                {"d": departement}).first()
+        if known is None:
+            raise MaillageError(f"Département {departement} inconnu : chargez d'abord ses "
+                                f"communes (maillage communes load --dept {departement}).")
+    taken = session.execute(select(Account.id).where(Account.email == email)).first()
+    if taken is not None:
         raise MaillageError(f"Un compte existe déjà pour « {email} ».")
-    return int(conn.execute(text(
-        "INSERT INTO users (email, name, password_hash, role, departement) "
-        "VALUES (:e, :n, :h, :r, :d) RETURNING id"),
-        {"e": email, "n": name, "h": generate_password_hash(password), "r": role,
-         "d": departement}).scalar_one())
+    new_id = session.execute(
+        insert(Account).values(email=email, name=(name or "").strip() or None,
+                               password_hash=generate_password_hash(password), role=role,
+                               departement=departement)
+        .returning(Account.id)).scalar_one()
+    return int(new_id)
 
 
-def authenticate(conn: Connection, *, email: str, password: str) -> User | None:
-    row = conn.execute(text("SELECT * FROM users WHERE email = :e AND active"),
-                       {"e": email.strip().lower()}).mappings().one_or_none()
-    if row is None or not check_password_hash(row["password_hash"], password):
+def authenticate(session: Session | Connection, *, email: str, password: str) -> User | None:
+    """The active user with this e-mail and password, else ``None``."""
+    row = session.execute(select(Account.__table__).where(
+        Account.email == email.strip().lower(), Account.active)).mappings().one_or_none()
+    if row is None:
+        check_password_hash(_dummy_hash(), password)
+        return None
+    if not check_password_hash(row["password_hash"], password):
         return None
     return _user(row)
 
 
-def get_user(conn: Connection, user_id: int) -> User | None:
-    row = conn.execute(text("SELECT * FROM users WHERE id = :i AND active"),
-                       {"i": user_id}).mappings().one_or_none()
+def get_user(session: Session | Connection, user_id: int) -> User | None:
+    """The active user with this id, else ``None`` (deactivated accounts are signed out)."""
+    row = session.execute(select(Account.__table__).where(
+        Account.id == user_id, Account.active)).mappings().one_or_none()
     return None if row is None else _user(row)
+
+
+def list_users(session: Session | Connection) -> list[User]:
+    """Every active account, by role then e-mail."""
+    rows = session.execute(select(Account.__table__).where(Account.active)
+                           .order_by(Account.role, func.lower(Account.email))).mappings().all()
+    return [_user(r) for r in rows]
 
 
 def _user(row: Any) -> User:
@@ -74,25 +169,17 @@ def _user(row: Any) -> User:
 
 
 def can_access_plan(user: User | None, *, owner_id: int | None, plan_dept: str) -> bool:
-    """A promoter sees their own plans; the ARS every plan of its département."""
+    """Whether ``user`` may open a plan.
+
+    A promoter sees their own plans only; the ARS every plan of its département; an
+    admin everything; an editor or an anonymous visitor none.
+    """
     if user is None:
         return False
     if user.role == "admin":
         return True
     if user.role == "ars":
-        return user.departement == plan_dept
+        return user.departement is not None and user.departement == plan_dept
     if user.role == "promoteur":
-        return owner_id == user.id
+        return owner_id is not None and owner_id == user.id
     return False
-
-
-def record_audit(conn: Connection, *, user: User, action: str, entity: str, entity_id: str,
-                 before: dict[str, Any] | None, after: dict[str, Any] | None) -> None:
-    import json
-
-    conn.execute(text(
-        "INSERT INTO audit_log (user_id, user_email, action, entity, entity_id, before, after) "
-        "VALUES (:u, :e, :a, :en, :id, CAST(:b AS json), CAST(:af AS json))"),
-        {"u": user.id, "e": user.email, "a": action, "en": entity, "id": entity_id,
-         "b": json.dumps(before, default=str, ensure_ascii=False) if before else None,
-         "af": json.dumps(after, default=str, ensure_ascii=False) if after else None})

@@ -2,21 +2,31 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
-from flask import Flask, send_from_directory
+from flask import Blueprint, Flask, abort, g, request
 
 from geo import settings
 from geo.db import get_engine
 from geo.fmt import fr_float, fr_int
-from web import api, auth, errors, pages, plans, security
-
-VENDOR = Path(__file__).resolve().parent.parent / "geo" / "vendor"
+from web import api, auth, errors, pages, plans, search, security
+from web.accounts import can_access_plan
 
 
 def create_app(*, database_url: str | None = None, testing: bool = False,
                config: dict[str, Any] | None = None) -> Flask:
+    """Build the web application.
+
+    Parameters
+    ----------
+    database_url
+        PostGIS URL; default :func:`geo.settings.database_url`.
+    testing
+        Flask testing mode; also registers the small ``/_test/…`` routes that the
+        tests of the access decorators use.
+    config
+        Extra Flask configuration (overrides the defaults).
+    """
     app = Flask(__name__)
     app.config.update(SECRET_KEY=security.secret_key(), TESTING=testing,
                       MAILLAGE_DATA_DIR=str(settings.data_dir()))
@@ -27,12 +37,48 @@ def create_app(*, database_url: str | None = None, testing: bool = False,
     errors.install(app)
     app.before_request(auth.load_user)
     app.jinja_env.globals.update(fr_int=fr_int, fr_float=fr_float)
-    for blueprint in (api.bp, auth.bp, pages.bp, plans.bp):
+    # search before pages: both used to answer /recherche, the first registered wins.
+    for blueprint in (api.bp, auth.bp, search.bp, pages.bp, plans.bp):
         app.register_blueprint(blueprint)
-
-    @app.get("/static/vendor/<path:filename>")
-    def vendor(filename: str):
-        # Leaflet and markercluster, vendored from npm: never a CDN.
-        return send_from_directory(VENDOR, filename, max_age=86400)
-
+    if testing:
+        app.register_blueprint(_test_routes())
     return app
+
+
+def _test_routes() -> Blueprint:
+    """Tiny protected routes, registered only with ``testing=True``."""
+    bp = Blueprint("testing", __name__, url_prefix="/_test")
+
+    @bp.get("/connecte")
+    @auth.login_required
+    def signed_in() -> str:
+        return f"connecté : {g.user.email}"
+
+    @bp.get("/editeur")
+    @auth.role_required("editeur")
+    def editor_only() -> str:
+        return "éditeur"
+
+    @bp.get("/promoteur-ou-ars")
+    @auth.role_required("promoteur", "ars")
+    def promoter_or_ars() -> str:
+        return "promoteur ou ars"
+
+    @bp.get("/plan/<int:owner_id>/<dept>")
+    @auth.login_required
+    def plan(owner_id: int, dept: str) -> str:
+        if not can_access_plan(g.user, owner_id=owner_id, plan_dept=dept):
+            abort(403)
+        return "plan ouvert"
+
+    @bp.post("/televersement")
+    @auth.login_required
+    def upload() -> str:
+        size = sum(len(f.read()) for f in request.files.values())
+        return f"{size} octets reçus"
+
+    @bp.get("/panne")
+    def crash() -> str:
+        raise RuntimeError("panne volontaire /_test/panne")
+
+    return bp

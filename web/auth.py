@@ -1,10 +1,10 @@
-"""Login, logout and the role decorators."""
+"""Login, logout, the current user in ``flask.g`` and the access decorators."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from functools import wraps
-from typing import Any
+from typing import Any, TypeVar, cast
 
 from flask import (
     Blueprint,
@@ -19,63 +19,89 @@ from flask import (
     url_for,
 )
 
-from web.accounts import authenticate, get_user
+from web.accounts import ROLES, User, authenticate, get_user
 
 bp = Blueprint("auth", __name__)
 
+F = TypeVar("F", bound=Callable[..., Any])
+
 
 def load_user() -> None:
+    """``before_request``: put the signed-in user (or ``None``) in ``g.user``."""
     g.user = None
     user_id = session.get("user_id")
-    if user_id is not None:
-        with current_app.extensions["maillage_engine"].connect() as conn:
-            g.user = get_user(conn, int(user_id))
+    if user_id is None:
+        return
+    with current_app.extensions["maillage_engine"].connect() as conn:
+        g.user = get_user(conn, int(user_id))
+    if g.user is None:  # account deleted or deactivated meanwhile
+        session.clear()
 
 
-def login_required(view: Callable[..., Any]) -> Callable[..., Any]:
+def current_user() -> User | None:
+    """The signed-in user of this request, or ``None``."""
+    return cast("User | None", g.get("user"))
+
+
+def _to_login() -> Any:
+    return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
+
+
+def login_required(view: F) -> F:
+    """Anonymous visitors are sent to the login page, then back."""
     @wraps(view)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        if g.user is None:
-            return redirect(url_for("auth.login", next=request.path))
+        if current_user() is None:
+            return _to_login()
         return view(*args, **kwargs)
-    return wrapper
+    return cast(F, wrapper)
 
 
-def role_required(*roles: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-    def decorator(view: Callable[..., Any]) -> Callable[..., Any]:
+def role_required(*roles: str) -> Callable[[F], F]:
+    """Only these roles (and ``admin``) may open the view; others get the 403 page."""
+    unknown = set(roles) - set(ROLES)
+    if unknown:
+        raise ValueError(f"unknown roles: {sorted(unknown)}")
+
+    def decorator(view: F) -> F:
         @wraps(view)
         def wrapper(*args: Any, **kwargs: Any) -> Any:
-            if g.user is None:
-                return redirect(url_for("auth.login", next=request.path))
-            if g.user.role not in roles and g.user.role != "admin":
+            user = current_user()
+            if user is None:
+                return _to_login()
+            if user.role not in roles and user.role != "admin":
                 abort(403)
             return view(*args, **kwargs)
-        return wrapper
+        return cast(F, wrapper)
     return decorator
 
 
+def _safe_next(target: str | None) -> str:
+    # Only a path of this site: no open redirect to //other.site or https://…
+    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
+        return url_for("pages.index")
+    return target
+
+
 @bp.route("/connexion", methods=["GET", "POST"])
-def login():
+def login() -> Any:
     if request.method == "POST":
+        email = request.form.get("email", "")
         with current_app.extensions["maillage_engine"].connect() as conn:
-            user = authenticate(conn, email=request.form.get("email", ""),
-                                password=request.form.get("password", ""))
+            user = authenticate(conn, email=email, password=request.form.get("password", ""))
         if user is None:
+            current_app.logger.warning("échec de connexion pour %r", email[:200])
             flash("Adresse ou mot de passe incorrect.", "erreur")
-            return render_template("login.html"), 401
-        token = session.get("csrf_token")
-        session.clear()  # no session fixation
+            return render_template("login.html", email=email), 401
+        # A fresh session (and CSRF token) at login: no session fixation.
+        session.clear()
         session["user_id"] = user.id
-        if token:
-            session["csrf_token"] = token
-        target = request.args.get("next") or ""
-        if not target.startswith("/") or target.startswith("//"):
-            target = url_for("pages.index")
-        return redirect(target)
-    return render_template("login.html")
+        return redirect(_safe_next(request.args.get("next")))
+    return render_template("login.html", email="")
 
 
 @bp.post("/deconnexion")
-def logout():
+def logout() -> Any:
     session.clear()
+    flash("Vous êtes déconnecté.", "info")
     return redirect(url_for("pages.index"))

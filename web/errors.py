@@ -1,4 +1,4 @@
-"""French error pages without stack traces; JSON under ``/api/``."""
+"""French error pages without stack traces; JSON ``{"erreur": …}`` under ``/api/``."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ from flask import Flask, jsonify, render_template, request
 from werkzeug.exceptions import HTTPException
 
 from geo.errors import MaillageError
+from web.security import CSRF_MESSAGE
 
 MESSAGES = {
     400: "Requête invalide.",
@@ -16,26 +17,37 @@ MESSAGES = {
     413: "Fichier trop volumineux (5 Mo au plus).",
     500: "Erreur interne : l'incident est enregistré.",
 }
+#: Codes that have their own page in ``templates/errors/``; the others use ``generic``.
+PAGES = frozenset({400, 403, 404, 413, 500})
+
+
+def render_error(code: int, detail: str | None = None):
+    """The French page (or JSON under ``/api/``) for an HTTP error ``code``."""
+    message = detail or MESSAGES.get(code, "Erreur.")
+    if request.path.startswith("/api/"):
+        return jsonify({"erreur": message}), code
+    name = f"errors/{code}.html" if code in PAGES else "errors/generic.html"
+    try:
+        return render_template(name, code=code, message=message), code
+    except Exception:  # noqa: BLE001 - e.g. the database is down while rendering the layout
+        return f"Erreur {code} : {message}", code, {"Content-Type": "text/plain; charset=utf-8"}
 
 
 def install(app: Flask) -> None:
-    def render(code: int, detail: str | None = None):
-        message = detail or MESSAGES.get(code, "Erreur.")
-        if request.path.startswith("/api/"):
-            return jsonify({"erreur": message}), code
-        return render_template("error.html", code=code, message=message), code
+    """Register the handlers on ``app``: no traceback ever reaches the browser."""
 
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException):
-        detail = exc.description if exc.code == 400 and isinstance(exc.description, str) \
-            and "CSRF" in exc.description else None
-        return render(exc.code or 500, detail)
+        # Only our own French 400 messages are shown; werkzeug's English ones are not.
+        detail = exc.description if exc.code == 400 and exc.description == CSRF_MESSAGE \
+            else None
+        return render_error(exc.code or 500, detail)
 
     @app.errorhandler(MaillageError)
     def user_error(exc: MaillageError):
-        return render(400, str(exc))
+        return render_error(400, str(exc))
 
     @app.errorhandler(Exception)
     def crash(exc: Exception):
-        app.logger.exception("unhandled error")
-        return render(500)
+        app.logger.exception("erreur non gérée sur %s %s", request.method, request.path)
+        return render_error(500)

@@ -1,64 +1,137 @@
-"""CSRF tokens, cookie flags, security headers, secret key."""
+"""CSRF tokens, session cookie flags, security headers, upload limit, secret key."""
 
 from __future__ import annotations
 
 import hmac
+import ipaddress
 import os
 import secrets
 from pathlib import Path
+from urllib.parse import urlsplit
 
-from flask import Flask, abort, request, session
+from flask import Flask, Response, abort, g, request, session
+from flask.sessions import SecureCookieSessionInterface
 
 from geo import settings
 
 CSRF_FIELD = "csrf_token"
+CSRF_HEADER = "X-CSRF-Token"
+CSRF_MESSAGE = "Jeton de sécurité (CSRF) absent ou périmé : rechargez la page et recommencez."
+#: Upload limit of every request body (plans in CSV/XLSX are far smaller).
+MAX_UPLOAD_BYTES = 5 * 1024 * 1024
+#: Background map tiles; only their origin is allowed by the CSP, for images only.
+DEFAULT_TILE_URL = "https://tile.openstreetmap.org/{z}/{x}/{y}.png"
+_SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
 def secret_key() -> str:
-    """``MAILLAGE_SECRET_KEY``, else a random key persisted under ``var/``."""
+    """``MAILLAGE_SECRET_KEY``, else a random key persisted in ``VAR_DIR/secret_key``.
+
+    The file is created once with mode 0600, so that sessions survive a restart.
+    """
     env = os.environ.get("MAILLAGE_SECRET_KEY")
     if env:
         return env
     path = Path(settings.VAR_DIR) / "secret_key"
     if not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(secrets.token_hex(32), encoding="ascii")
-        path.chmod(0o600)
-    return path.read_text(encoding="ascii").strip()
+        try:
+            # O_EXCL: two workers starting together keep the same key; 0600 from the
+            # start, never readable by others even for an instant.
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:
+            pass
+        else:
+            with os.fdopen(fd, "w", encoding="ascii") as fh:
+                fh.write(secrets.token_hex(32))
+    key = path.read_text(encoding="ascii").strip()
+    if len(key) < 32:
+        raise RuntimeError(f"clé secrète trop courte dans {path}")
+    return key
 
 
 def csrf_token() -> str:
+    """The session's CSRF token (created on first use); put it in every POST form."""
     if CSRF_FIELD not in session:
         session[CSRF_FIELD] = secrets.token_urlsafe(32)
     return str(session[CSRF_FIELD])
 
 
 def _check_csrf() -> None:
-    if request.method in {"GET", "HEAD", "OPTIONS"} or request.path.startswith("/api/"):
+    # Every state-changing request, API included: a form field or, for fetch(), a header.
+    if request.method in _SAFE_METHODS:
         return
-    sent = request.form.get(CSRF_FIELD) or request.headers.get("X-CSRF-Token") or ""
+    sent = request.form.get(CSRF_FIELD) or request.headers.get(CSRF_HEADER) or ""
     expected = session.get(CSRF_FIELD) or ""
     if not expected or not hmac.compare_digest(str(sent), str(expected)):
-        abort(400, description="Jeton de sécurité (CSRF) absent ou périmé : rechargez la page.")
+        abort(400, description=CSRF_MESSAGE)
 
 
-CSP = ("default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
-       "img-src 'self' data: https://tile.openstreetmap.org https://*.tile.openstreetmap.org; "
-       "connect-src 'self'; frame-ancestors 'none'; base-uri 'self'; form-action 'self'")
+def is_loopback(host: str) -> bool:
+    """Whether a ``Host`` header names this machine (``localhost``, 127.0.0.0/8, ::1)."""
+    name = urlsplit("//" + host).hostname or ""
+    if name == "localhost" or name.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(name).is_loopback
+    except ValueError:
+        return False
+
+
+class SessionInterface(SecureCookieSessionInterface):
+    """Signed cookie session whose ``Secure`` flag follows the request.
+
+    Secure everywhere except on the loopback interface and in tests, where the app is
+    reached over plain http. ``MAILLAGE_SECURE_COOKIES=1`` / ``0`` forces it (``0`` only
+    for a trusted LAN without TLS).
+    """
+
+    def get_cookie_secure(self, app: Flask) -> bool:
+        forced = os.environ.get("MAILLAGE_SECURE_COOKIES", "").strip()
+        if forced in {"0", "1"}:
+            return forced == "1"
+        if app.testing:
+            return False
+        return not is_loopback(request.host)
+
+
+def content_security_policy(tile_url: str) -> str:
+    """The CSP: scripts, styles, fetches from this origin only; tiles as images."""
+    # "{s}" (sub-domains a, b, c) becomes a CSP wildcard: https://*.tile.example.org
+    parts = urlsplit(tile_url.replace("{s}", "*"))
+    tiles = f"{parts.scheme}://{parts.netloc}" if parts.scheme and parts.netloc else ""
+    # 'unsafe-inline' styles only: Leaflet and some templates set style attributes;
+    # no inline or external script can run.
+    return ("default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
+            f"img-src 'self' data: {tiles}".rstrip() + "; "
+            "connect-src 'self'; font-src 'self'; object-src 'none'; frame-ancestors 'none'; "
+            "base-uri 'self'; form-action 'self'")
 
 
 def install(app: Flask) -> None:
-    app.config.update(
-        SESSION_COOKIE_HTTPONLY=True, SESSION_COOKIE_SAMESITE="Lax",
-        SESSION_COOKIE_SECURE=os.environ.get("MAILLAGE_SECURE_COOKIES", "") == "1",
-        MAX_CONTENT_LENGTH=5 * 1024 * 1024)
+    """Cookie flags, upload limit, CSRF check and security headers on ``app``."""
+    if not app.config.get("MAILLAGE_TILE_URL"):
+        app.config["MAILLAGE_TILE_URL"] = os.environ.get("MAILLAGE_TILE_URL", DEFAULT_TILE_URL)
+    app.config.update(SESSION_COOKIE_HTTPONLY=True, SESSION_COOKIE_SAMESITE="Lax")
+    if not app.config.get("MAX_CONTENT_LENGTH"):  # Flask's default is None: no limit
+        app.config["MAX_CONTENT_LENGTH"] = MAX_UPLOAD_BYTES
+    app.session_interface = SessionInterface()
     app.before_request(_check_csrf)
     app.jinja_env.globals["csrf_token"] = csrf_token
+    csp = content_security_policy(app.config["MAILLAGE_TILE_URL"])
 
     @app.after_request
-    def headers(response):
-        response.headers.setdefault("Content-Security-Policy", CSP)
+    def headers(response: Response) -> Response:
+        response.headers.setdefault("Content-Security-Policy", csp)
         response.headers["X-Content-Type-Options"] = "nosniff"
-        response.headers["Referrer-Policy"] = "same-origin"
+        # Origin only to other sites: OpenStreetMap's tile policy requires a Referer.
+        response.headers["Referrer-Policy"] = "strict-origin-when-cross-origin"
         response.headers["X-Frame-Options"] = "DENY"
+        response.headers["Cross-Origin-Opener-Policy"] = "same-origin"
+        response.headers["Permissions-Policy"] = "camera=(), microphone=(), payment=()"
+        if request.is_secure:
+            response.headers["Strict-Transport-Security"] = "max-age=31536000"
+        if g.get("user") is not None and response.mimetype == "text/html":
+            # Private pages must not come back from the browser cache after logout.
+            response.headers["Cache-Control"] = "no-store"
         return response
