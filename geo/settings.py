@@ -44,8 +44,11 @@ def data_dir() -> Path:
 
 
 def _local_socket_url(database: str) -> str:
+    # The project-local cluster listens on a socket in var/run and asks for the
+    # generated SCRAM password kept in var/pgpass (0600, libpq password-file format).
     socket_dir = VAR_DIR / "run"
-    return f"postgresql+psycopg://postgres@/{database}?host={socket_dir}"
+    return (f"postgresql+psycopg://postgres@/{database}?host={socket_dir}"
+            f"&passfile={VAR_DIR / 'pgpass'}")
 
 
 def database_url() -> str:

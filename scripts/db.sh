@@ -52,6 +52,59 @@ ensure_packages() {
   echo "$bindir"
 }
 
+PGPASSFILE_PATH=$VAR/pgpass
+
+# A random password for the cluster's superuser, in libpq's password-file format.
+ensure_password() {
+  mkdir -p "$VAR"
+  if [ ! -s "$PGPASSFILE_PATH" ]; then
+    local pw
+    pw=$(head -c 32 /dev/urandom | base64 | tr -dc 'A-Za-z0-9' | head -c 32)
+    (umask 077 && printf '*:*:*:postgres:%s\n' "$pw" >"$PGPASSFILE_PATH")
+  fi
+  chmod 600 "$PGPASSFILE_PATH"
+}
+
+# Durable defaults and password authentication, rewritten at every start so that a
+# cluster made by an older version (trust, fsync off) is brought up to date.
+write_config() {
+  local user=$1
+  sed -i -E '/^# Maillage project-local cluster/d; /^(listen_addresses|fsync|synchronous_commit|full_page_writes|shared_buffers|unix_socket_permissions|password_encryption) *=/d' "$PGDATA/postgresql.conf"
+  cat >>"$PGDATA/postgresql.conf" <<CONF
+# Maillage project-local cluster
+listen_addresses = ''
+unix_socket_permissions = 0700
+password_encryption = 'scram-sha-256'
+fsync = on
+synchronous_commit = on
+full_page_writes = on
+shared_buffers = 256MB
+CONF
+  cat >"$PGDATA/pg_hba.conf" <<HBA
+# Maillage: local socket only, password (SCRAM) for every role; no TCP, no trust.
+local   all   all   scram-sha-256
+HBA
+  chown "$user" "$PGDATA/postgresql.conf" "$PGDATA/pg_hba.conf"
+}
+
+# A cluster made by an older version trusted the socket: set the generated password
+# while that still works, before write_config closes it.
+upgrade_trust_cluster() {
+  local bindir=$1 user=$2
+  grep -qE '^[^#]*\btrust\b' "$PGDATA/pg_hba.conf" 2>/dev/null || return 0
+  ensure_password
+  say "mise à niveau de sécurité du cluster : mot de passe SCRAM, fsync rétabli…"
+  if ! run_as "$user" "$bindir/pg_ctl" -D "$PGDATA" status >/dev/null 2>&1; then
+    run_as "$user" "$bindir/pg_ctl" -D "$PGDATA" -l "$LOG" -w -t 60 \
+      -o "-c listen_addresses='' -k $SOCK" start >/dev/null || die "le démarrage a échoué, voir $LOG"
+  fi
+  local pw
+  pw=$(cut -d: -f5- "$PGPASSFILE_PATH")
+  "$bindir/psql" -h "$SOCK" -U postgres -d postgres -v ON_ERROR_STOP=1 -qtA \
+    -c "SET password_encryption = 'scram-sha-256'; ALTER ROLE postgres PASSWORD '$pw'" >/dev/null \
+    || die "impossible de définir le mot de passe du cluster"
+}
+
 # initdb refuses to run as root: the cluster belongs to an unprivileged system user.
 os_user() {
   if [ "$(id -u)" != 0 ]; then id -un; return; fi
@@ -76,31 +129,37 @@ start_cluster() {
     chmod 700 "$PGDATA"
     run_as "$user" test -w "$PGDATA" \
       || die "l'utilisateur $user ne peut pas écrire dans $PGDATA (un dossier parent lui est fermé ?). Utilisez MAILLAGE_VAR_DIR ou DATABASE_URL."
-    # Trust on the Unix socket only: the cluster listens on no TCP port and its socket
-    # lives in the project's var/ folder.
-    run_as "$user" "$bindir/initdb" -D "$PGDATA" -U postgres --auth=trust \
+    # The superuser's password is generated once and kept in a 0600 libpq password
+    # file: no local account but the owner of var/ can read it.
+    ensure_password
+    local pwfile
+    pwfile=$(mktemp "$VAR/run/.pw.XXXXXX")
+    cut -d: -f5- "$PGPASSFILE_PATH" >"$pwfile"
+    chown "$user" "$pwfile"
+    run_as "$user" "$bindir/initdb" -D "$PGDATA" -U postgres --pwfile="$pwfile" \
+      --auth-local=scram-sha-256 --auth-host=scram-sha-256 \
       --encoding=UTF8 --locale=C.UTF-8 >"$VAR/log/initdb.log" 2>&1 \
-      || die "initdb a échoué, voir $VAR/log/initdb.log"
-    cat >>"$PGDATA/postgresql.conf" <<CONF
-# Maillage project-local cluster
-listen_addresses = ''
-fsync = off
-synchronous_commit = off
-full_page_writes = off
-shared_buffers = 256MB
-CONF
+      || { rm -f "$pwfile"; die "initdb a échoué, voir $VAR/log/initdb.log"; }
+    rm -f "$pwfile"
+  else
+    ensure_password
+    upgrade_trust_cluster "$bindir" "$user"
   fi
+  write_config "$user"
   chown "$user" "$SOCK" "$VAR/log"
+  # Only the cluster's owner (and root) may reach the socket: never world-writable.
+  chmod 700 "$SOCK"
   touch "$LOG" && chown "$user" "$LOG"
   if run_as "$user" "$bindir/pg_ctl" -D "$PGDATA" status >/dev/null 2>&1; then
     say "cluster local déjà démarré ($SOCK)."
+    run_as "$user" "$bindir/pg_ctl" -D "$PGDATA" reload >/dev/null
   else
     say "démarrage du cluster local (socket $SOCK, aucun port TCP)…"
     run_as "$user" "$bindir/pg_ctl" -D "$PGDATA" -l "$LOG" -w -t 60 \
       -o "-c listen_addresses='' -k $SOCK" start >/dev/null \
       || die "le démarrage a échoué, voir $LOG"
   fi
-  local psql=(env PGOPTIONS="-c client_min_messages=warning" "$bindir/psql" -h "$SOCK" -U postgres -v ON_ERROR_STOP=1 -qtA)
+  local psql=(env PGPASSFILE="$PGPASSFILE_PATH" PGOPTIONS="-c client_min_messages=warning" "$bindir/psql" -h "$SOCK" -U postgres -v ON_ERROR_STOP=1 -qtA)
   for db in "${DATABASES[@]}"; do
     if [ -z "$("${psql[@]}" -d postgres -c "SELECT 1 FROM pg_database WHERE datname = '$db'")" ]; then
       say "création de la base $db…"
@@ -108,6 +167,9 @@ CONF
     fi
     "${psql[@]}" -d "$db" -c "CREATE EXTENSION IF NOT EXISTS postgis; CREATE EXTENSION IF NOT EXISTS pg_trgm; CREATE EXTENSION IF NOT EXISTS unaccent;" >/dev/null
   done
+  # Speed for the test suite without touching the cluster's durability: only the
+  # sessions of the test database may lose their last commits on a crash.
+  "${psql[@]}" -d postgres -c "ALTER DATABASE maillage_test SET synchronous_commit = off" >/dev/null
 }
 
 migrate() {
@@ -141,7 +203,7 @@ case "${1:-start}" in
       bindir=$(ensure_packages)
       start_cluster "$bindir"
       for db in "${DATABASES[@]}"; do
-        migrate "postgresql+psycopg://postgres@/$db?host=$SOCK"
+        migrate "postgresql+psycopg://postgres@/$db?host=$SOCK&passfile=$PGPASSFILE_PATH"
       done
     fi
     say "base prête (schéma à jour)."
