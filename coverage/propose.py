@@ -4,15 +4,18 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-
-import geopandas as gpd
-import numpy as np
+from typing import TYPE_CHECKING
 
 from coverage.plan import Antenna, Plan
-from coverage.sizing import SizingParameters, commune_demand
-from coverage.solvers import LSCP, MCLP, CapacitatedPMedian, PMedian, SolverResult
 from geo import settings
-from geo.traveltime import TravelTimeMatrix
+
+if TYPE_CHECKING:  # heavy: imported where used (the command line imports this module)
+    import geopandas as gpd
+    import numpy as np
+
+    from coverage.sizing import SizingParameters
+    from coverage.solvers import SolverResult
+    from geo.traveltime import TravelTimeMatrix
 
 MODELS = ("pmedian", "capacitated", "mclp", "lscp")
 
@@ -39,6 +42,11 @@ def propose(communes: gpd.GeoDataFrame, matrix: TravelTimeMatrix, *, k: int | No
     ``matrix.minutes[i, j]`` is the time from candidate site ``i`` to commune ``j``; the
     solvers take clients × sites, hence the transpose.
     """
+    import numpy as np
+
+    from coverage.sizing import SizingParameters, commune_demand
+    from coverage.solvers import LSCP, MCLP, CapacitatedPMedian, PMedian
+
     codes = list(communes.index)
     cost = matrix.minutes.T
     weights = communes["population"].to_numpy(dtype=float)
@@ -98,6 +106,10 @@ def scenarios(communes: gpd.GeoDataFrame, matrix: TravelTimeMatrix, *, ks: range
               fixed: list[str] | None = None,
               sizing: SizingParameters | None = None) -> list[ScenarioRow]:
     """p-median for each K: sites, times, population beyond the threshold, coordinators."""
+    import numpy as np
+
+    from coverage.sizing import SizingParameters, commune_demand
+
     pops = communes["population"].to_numpy(dtype=float)
     demand = commune_demand(communes, sizing or SizingParameters()).to_numpy()
     rows = []

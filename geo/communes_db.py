@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from geo.communes import CommunesSource
 from geo.errors import MaillageError
 from geo.fmt import fr_int
+
+if TYPE_CHECKING:  # geopandas: not for the command line's start-up
+    from geo.communes import CommunesSource
 
 #: A new load whose commune count differs from the previous one by more than this
 #: share is refused (a truncated download, or the wrong file), unless forced.

@@ -4,19 +4,13 @@ from __future__ import annotations
 
 import argparse
 import json
+from typing import TYPE_CHECKING
 
-from directory.csv_template import read_csv_template
-from directory.datainclusion import enumeration, read_datainclusion
-from directory.finess import read_finess
-from directory.gisco import read_gisco_hospitals
-from directory.records import ReadResult
-from directory.search import SearchQuery, search
-from directory.store import stale, sync_categories, upsert
-from directory.taxonomy import load_categories
 from geo import settings
-from geo.communes import check_dept_code
-from geo.db import get_engine, session_scope
 from geo.fmt import fr_float
+
+if TYPE_CHECKING:
+    from directory.records import ReadResult
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -52,6 +46,11 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def read_file(fmt: str, path: str, *, dept: str | None, known: set[str]) -> ReadResult:
+    from directory.csv_template import read_csv_template
+    from directory.datainclusion import enumeration, read_datainclusion
+    from directory.finess import read_finess
+    from directory.gisco import read_gisco_hospitals
+
     data = settings.data_dir()
     if fmt == "finess":
         return read_finess(path, dept=dept, known_categories=known)
@@ -64,6 +63,11 @@ def read_file(fmt: str, path: str, *, dept: str | None, known: set[str]) -> Read
 
 
 def run_import(args: argparse.Namespace) -> int:
+    from directory.store import sync_categories, upsert
+    from directory.taxonomy import load_categories
+    from geo.communes import check_dept_code
+    from geo.db import get_engine, session_scope
+
     dept = check_dept_code(args.dept) if args.dept else None
     categories = load_categories(settings.data_dir())
     result = read_file(args.format, args.file, dept=dept, known={c.code for c in categories})
@@ -76,6 +80,9 @@ def run_import(args: argparse.Namespace) -> int:
 
 
 def run_search(args: argparse.Namespace) -> int:
+    from directory.search import SearchQuery, search
+    from geo.db import get_engine
+
     query = SearchQuery(q=args.q, sector=args.sector, category=args.category, public=args.public,
                         commune=args.commune, radius_km=args.radius, serves=args.serves,
                         sort=args.sort or ("distance" if args.commune else "relevance"),
@@ -96,6 +103,10 @@ def run_search(args: argparse.Namespace) -> int:
 
 
 def run_stale(args: argparse.Namespace) -> int:
+    from directory.store import stale
+    from geo.communes import check_dept_code
+    from geo.db import get_engine, session_scope
+
     dept = check_dept_code(args.dept)
     with session_scope(get_engine()) as session:
         rows = stale(session, dept=dept)
