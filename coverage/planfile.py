@@ -17,6 +17,7 @@ from coverage.names import NameIndex
 from coverage.plan import Antenna, Plan
 from geo.communes import INSEE_CODE_RE
 from geo.errors import MaillageError
+from geo.spreadsheet import unneutralise
 from geo.tables import Table, read_table
 
 COLUMN_ALIASES: dict[str, set[str]] = {
@@ -138,7 +139,8 @@ def read_plan_file(path: str | Path, *, communes: gpd.GeoDataFrame, dept: str,
     seen: dict[str, tuple[int, str]] = {}
 
     def cell(row: list[str], col: int | None) -> str:
-        return row[col].strip() if col is not None and col < len(row) else ""
+        # Our own exports prefix formula-like text with « ' »: drop it on the way back.
+        return unneutralise(row[col].strip()) if col is not None and col < len(row) else ""
 
     for line, row in table.rows:
         typed = cell(row, code_col) or cell(row, name_col)
@@ -227,7 +229,7 @@ def _read_antennas_file(result: PlanFile, path: str | Path, *,
     structure_col = _column(table, "structure")
     for line, row in table.rows:
         def cell(col: int | None, row: list[str] = row) -> str:
-            return row[col].strip() if col is not None and col < len(row) else ""
+            return unneutralise(row[col].strip()) if col is not None and col < len(row) else ""
 
         name = cell(antenna_col)
         if not name:
