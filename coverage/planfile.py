@@ -8,6 +8,7 @@ A file that cannot be read at all raises :class:`MaillageError` and nothing is i
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -97,11 +98,21 @@ def _column(table: Table, key: str) -> int | None:
     return table.column(_aliases(key))
 
 
+#: Longest antenna or structure name the database keeps.
+MAX_NAME = 200
+#: More coordinators than this for one antenna is a typing error, not a plan.
+MAX_COORDINATORS = 1000
+
+
 def _float(value: str) -> float | None:
+    """A finite number (French or English decimal mark); ``ValueError`` otherwise."""
     value = value.strip().replace(",", ".").replace("\u202f", "").replace(" ", "")
     if not value:
         return None
-    return float(value)
+    number = float(value)
+    if not math.isfinite(number):  # "nan", "inf", "1e999"
+        raise ValueError(value)
+    return number
 
 
 def read_plan_file(path: str | Path, *, communes: gpd.GeoDataFrame, dept: str,
@@ -147,6 +158,10 @@ def read_plan_file(path: str | Path, *, communes: gpd.GeoDataFrame, dept: str,
         antenna_name = cell(row, antenna_col)
         if not antenna_name:
             result.problems.append(Problem(line, f"antenne vide pour la commune « {typed} »"))
+            continue
+        if len(antenna_name) > MAX_NAME or len(cell(row, structure_col)) > MAX_NAME:
+            result.problems.append(Problem(
+                line, f"nom d'antenne ou de structure trop long (plus de {MAX_NAME} caractères)"))
             continue
         code, reason = resolver.resolve(typed)
         if code is None:
@@ -207,6 +222,10 @@ def _read_antenna_extras(result: PlanFile, antenna: Antenna, *, line: int, seat:
             return
         if value is not None and value < 0:
             result.problems.append(Problem(line, "nombre de coordinateurs négatif"))
+        elif value is not None and value > MAX_COORDINATORS:
+            result.problems.append(Problem(
+                line, f"nombre de coordinateurs invraisemblable ({coordinators}, au plus "
+                      f"{MAX_COORDINATORS})"))
         elif value is not None:
             antenna.coordinators = value
 

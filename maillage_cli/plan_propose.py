@@ -126,7 +126,7 @@ def scenarios_section(rows: list[ScenarioRow], *, threshold: float, label: str) 
         for r in rows)
     return Section(
         title="Scénarios : combien d'antennes, et où ?",
-        html=Markup(
+        html=Markup(  # noqa: S704 - every interpolated value is html.escape()d above
             f"<p>Sites optimaux (p-médiane exacte, temps pondéré par la population minimal), "
             f"{html.escape(label)}, seuil {threshold:g} min ; coordinateurs à 175 patients "
             "par coordinateur.</p><table><tr><th>K</th><th>Sites</th><th class='num'>Temps "

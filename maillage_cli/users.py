@@ -9,7 +9,7 @@ import sys
 from geo import settings
 from geo.db import get_engine, session_scope
 from geo.errors import MaillageError
-from web.accounts import DEPARTEMENT_ROLES, ROLES, add_user, list_users
+from web.accounts import DEPARTEMENT_ROLES, ROLES, add_user, list_users, set_password
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -26,6 +26,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     add.add_argument("--password-stdin", action="store_true",
                      help="lire le mot de passe sur la première ligne de l'entrée standard")
     add.set_defaults(handler=run_add)
+
+    pw = verbs.add_parser("password", help="changer un mot de passe (déconnecte partout)")
+    pw.add_argument("--email", required=True, help="adresse électronique du compte")
+    pw.add_argument("--password-stdin", action="store_true",
+                    help="lire le mot de passe sur la première ligne de l'entrée standard")
+    pw.set_defaults(handler=run_password)
 
     listing = verbs.add_parser("list", help="lister les comptes actifs")
     listing.set_defaults(handler=run_list)
@@ -52,6 +58,15 @@ def run_add(args: argparse.Namespace) -> int:
                            departement=args.dept, name=args.name)
     where = f", département {args.dept}" if args.dept else ""
     print(f"Compte n° {user_id} créé : {args.email.strip().lower()} ({ROLES[args.role]}{where}).")
+    return 0
+
+
+def run_password(args: argparse.Namespace) -> int:
+    password = read_password(from_stdin=args.password_stdin)
+    with session_scope(get_engine(settings.database_url())) as session:
+        set_password(session, email=args.email, password=password)
+    print(f"Mot de passe changé pour {args.email.strip().lower()} ; "
+          "toutes ses sessions sont fermées.")
     return 0
 
 
