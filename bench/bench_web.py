@@ -46,7 +46,7 @@ def main() -> None:
     try:
         for _ in range(50):
             try:
-                urllib.request.urlopen(base + "/", timeout=1)
+                urllib.request.urlopen(base + "/", timeout=1)  # noqa: S310 - http://127.0.0.1 only
                 break
             except OSError:
                 time.sleep(0.2)

@@ -42,15 +42,25 @@ def annex_table(plan: Plan, communes: gpd.GeoDataFrame, check: CheckResult) -> p
 
 
 def write_annex(table: pd.DataFrame, out_dir: Path, *, stem: str = "annexe1") -> dict[str, Path]:
-    """CSV (``;``, UTF-8 with BOM so that Excel shows the accents) and XLSX."""
+    """CSV (``;``, UTF-8 with BOM so that Excel shows the accents) and XLSX.
+
+    Both go through ``geo.spreadsheet``: a name starting with ``=``, ``+``, ``-`` or
+    ``@`` can never become a formula in the ARS's spreadsheet.
+    """
+    from geo.spreadsheet import write_csv, write_xlsx
+
     out_dir.mkdir(parents=True, exist_ok=True)
-    csv_path = out_dir / f"{stem}.csv"
-    xlsx_path = out_dir / f"{stem}.xlsx"
-    table.to_csv(csv_path, sep=";", index=False, encoding="utf-8-sig", decimal=",")
-    with pd.ExcelWriter(xlsx_path, engine="openpyxl") as writer:
-        table.to_excel(writer, index=False, sheet_name="Annexe 1")
-        sheet = writer.sheets["Annexe 1"]
-        for column, width in zip("ABCDEFGHI", (11, 32, 11, 12, 40, 24, 24, 14, 13), strict=True):
-            sheet.column_dimensions[column].width = width
-        sheet.freeze_panes = "A2"
+    rows = annex_rows(table)
+    csv_path = write_csv(out_dir / f"{stem}.csv", list(table.columns), rows)
+    xlsx_path = write_xlsx(out_dir / f"{stem}.xlsx", [("Annexe 1", list(table.columns), rows)],
+                           widths={"Annexe 1": ANNEX_WIDTHS})
     return {"annex_csv": csv_path, "annex_xlsx": xlsx_path}
+
+
+ANNEX_WIDTHS = (11, 32, 11, 12, 40, 24, 24, 14, 13)
+
+
+def annex_rows(table: pd.DataFrame) -> list[list[object]]:
+    """The table's rows as plain Python values (NaN as empty cells)."""
+    return [[None if isinstance(v, float) and v != v else v for v in row]
+            for row in table.itertuples(index=False, name=None)]

@@ -38,18 +38,14 @@ def assign_nearest(antennas: list[Antenna], communes: gpd.GeoDataFrame,
 def write_plan_csv(plan: Plan, path, *, communes: gpd.GeoDataFrame,
                    minutes: dict[str, float] | None = None) -> None:
     """The plan in the format ``plan import`` reads (``;``, UTF-8 with BOM)."""
-    import csv
-    from pathlib import Path
+    from geo.spreadsheet import write_csv
 
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("w", encoding="utf-8-sig", newline="") as fh:
-        writer = csv.writer(fh, delimiter=";")
-        writer.writerow(["code_insee", "commune", "antenne", "siege", "structure",
-                         "temps_minutes"])
-        for antenna in plan.antennas:
-            for code in antenna.communes:
-                t = (minutes or {}).get(code)
-                writer.writerow([code, communes.loc[code, "nom"], antenna.name,
-                                 antenna.seat or "", antenna.structure,
-                                 "" if t is None or not np.isfinite(t) else f"{t:.1f}"])
+    rows = []
+    for antenna in plan.antennas:
+        for code in antenna.communes:
+            t = (minutes or {}).get(code)
+            rows.append([code, communes.loc[code, "nom"], antenna.name, antenna.seat or "",
+                         antenna.structure,
+                         "" if t is None or not np.isfinite(t) else f"{t:.1f}"])
+    write_csv(path, ["code_insee", "commune", "antenne", "siege", "structure", "temps_minutes"],
+              rows, decimal_comma=False)

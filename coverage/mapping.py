@@ -54,6 +54,27 @@ def _esc(text: str) -> str:
     return html.escape(text).replace("$", "&#36;").replace("`", "&#96;")
 
 
+def raw_html(html_text: str) -> Any:
+    """A branca element that renders ``html_text`` verbatim.
+
+    ``folium.Element(text)`` compiles ``text`` as a Jinja2 template, so a plan or antenna
+    named ``{{ lipsum.__globals__… }}`` would run code. Here the text is only data,
+    inserted through a variable of a fixed template.
+    """
+    from branca.element import Element
+    from jinja2 import Template
+
+    class _RawHtml(Element):
+        _template = Template("{{ this.raw_html }}")
+
+        def __init__(self, text: str) -> None:
+            super().__init__()
+            self._name = "RawHtml"
+            self.raw_html = text
+
+    return _RawHtml(html_text)
+
+
 def _colours(names: list[str]) -> dict[str, str]:
     return {n: PALETTE[i % len(PALETTE)] for i, n in enumerate(names)}
 
@@ -66,8 +87,8 @@ def _offline_map(location: tuple[float, float], zoom: int) -> folium.Map:
     js = (VENDOR / "leaflet" / "leaflet.js").read_text(encoding="utf-8")
     css = (VENDOR / "leaflet" / "leaflet.css").read_text(encoding="utf-8")
     root: Any = m.get_root()
-    root.header.add_child(folium.Element(f"<style>{css}</style>"), name="leaflet_css")
-    root.header.add_child(folium.Element(f"<script>{js}</script>"), name="leaflet_js")
+    root.header.add_child(raw_html(f"<style>{css}</style>"), name="leaflet_css")
+    root.header.add_child(raw_html(f"<script>{js}</script>"), name="leaflet_js")
     folium.TileLayer("OpenStreetMap", name="Fond OpenStreetMap (en ligne)",
                      attr="© contributeurs OpenStreetMap", show=True).add_to(m)
     return m
@@ -128,7 +149,7 @@ def build_map(plan: Plan, communes: gpd.GeoDataFrame, check: CheckResult, *,
         extra.add_to(m)
     folium.LayerControl(collapsed=False).add_to(m)
     root: Any = m.get_root()
-    root.html.add_child(folium.Element(_legend(plan, colours, check)))
+    root.html.add_child(raw_html(_legend(plan, colours, check)))
     m.fit_bounds([[bounds[1], bounds[0]], [bounds[3], bounds[2]]])
     return m
 

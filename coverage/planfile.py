@@ -8,6 +8,7 @@ A file that cannot be read at all raises :class:`MaillageError` and nothing is i
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -17,6 +18,7 @@ from coverage.names import NameIndex
 from coverage.plan import Antenna, Plan
 from geo.communes import INSEE_CODE_RE
 from geo.errors import MaillageError
+from geo.spreadsheet import unneutralise
 from geo.tables import Table, read_table
 
 COLUMN_ALIASES: dict[str, set[str]] = {
@@ -96,11 +98,21 @@ def _column(table: Table, key: str) -> int | None:
     return table.column(_aliases(key))
 
 
+#: Longest antenna or structure name the database keeps.
+MAX_NAME = 200
+#: More coordinators than this for one antenna is a typing error, not a plan.
+MAX_COORDINATORS = 1000
+
+
 def _float(value: str) -> float | None:
+    """A finite number (French or English decimal mark); ``ValueError`` otherwise."""
     value = value.strip().replace(",", ".").replace("\u202f", "").replace(" ", "")
     if not value:
         return None
-    return float(value)
+    number = float(value)
+    if not math.isfinite(number):  # "nan", "inf", "1e999"
+        raise ValueError(value)
+    return number
 
 
 def read_plan_file(path: str | Path, *, communes: gpd.GeoDataFrame, dept: str,
@@ -138,13 +150,18 @@ def read_plan_file(path: str | Path, *, communes: gpd.GeoDataFrame, dept: str,
     seen: dict[str, tuple[int, str]] = {}
 
     def cell(row: list[str], col: int | None) -> str:
-        return row[col].strip() if col is not None and col < len(row) else ""
+        # Our own exports prefix formula-like text with « ' »: drop it on the way back.
+        return unneutralise(row[col].strip()) if col is not None and col < len(row) else ""
 
     for line, row in table.rows:
         typed = cell(row, code_col) or cell(row, name_col)
         antenna_name = cell(row, antenna_col)
         if not antenna_name:
             result.problems.append(Problem(line, f"antenne vide pour la commune « {typed} »"))
+            continue
+        if len(antenna_name) > MAX_NAME or len(cell(row, structure_col)) > MAX_NAME:
+            result.problems.append(Problem(
+                line, f"nom d'antenne ou de structure trop long (plus de {MAX_NAME} caractères)"))
             continue
         code, reason = resolver.resolve(typed)
         if code is None:
@@ -205,6 +222,10 @@ def _read_antenna_extras(result: PlanFile, antenna: Antenna, *, line: int, seat:
             return
         if value is not None and value < 0:
             result.problems.append(Problem(line, "nombre de coordinateurs négatif"))
+        elif value is not None and value > MAX_COORDINATORS:
+            result.problems.append(Problem(
+                line, f"nombre de coordinateurs invraisemblable ({coordinators}, au plus "
+                      f"{MAX_COORDINATORS})"))
         elif value is not None:
             antenna.coordinators = value
 
@@ -227,7 +248,7 @@ def _read_antennas_file(result: PlanFile, path: str | Path, *,
     structure_col = _column(table, "structure")
     for line, row in table.rows:
         def cell(col: int | None, row: list[str] = row) -> str:
-            return row[col].strip() if col is not None and col < len(row) else ""
+            return unneutralise(row[col].strip()) if col is not None and col < len(row) else ""
 
         name = cell(antenna_col)
         if not name:

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 
 from coverage.plan import Antenna, Plan
 from geo import settings
+from geo.errors import MaillageError
 
 if TYPE_CHECKING:  # heavy: imported where used (the command line imports this module)
     import geopandas as gpd
@@ -54,12 +55,12 @@ def propose(communes: gpd.GeoDataFrame, matrix: TravelTimeMatrix, *, k: int | No
     labels = _labels(communes)
     threshold = max_minutes if max_minutes is not None else settings.DEFAULT_THRESHOLD_MINUTES
     if model == "pmedian":
-        assert k is not None
+        k = _require_k(k, model)
         result = PMedian.from_cost_matrix(cost, weights=weights, k=k, fixed=fixed_idx,
                                           max_minutes=max_minutes,
                                           client_labels=labels).solve(time_limit=time_limit)
     elif model == "capacitated":
-        assert k is not None
+        k = _require_k(k, model)
         demand = commune_demand(communes, sizing or SizingParameters()).to_numpy()
         per_site = coordinators or math.ceil(demand.sum() / k / settings.PATIENTS_PER_COORDINATOR_DEFAULT)
         result = CapacitatedPMedian.from_cost_matrix(
@@ -67,7 +68,7 @@ def propose(communes: gpd.GeoDataFrame, matrix: TravelTimeMatrix, *, k: int | No
             capacity=per_site * settings.PATIENTS_PER_COORDINATOR_MAX, k=k, fixed=fixed_idx,
             max_minutes=max_minutes, client_labels=labels).solve(time_limit=time_limit)
     elif model == "mclp":
-        assert k is not None
+        k = _require_k(k, model)
         result = MCLP.from_cost_matrix(cost, weights=weights, k=k, threshold=threshold,
                                        fixed=fixed_idx).solve(time_limit=time_limit)
     elif model == "lscp":
@@ -126,3 +127,9 @@ def scenarios(communes: gpd.GeoDataFrame, matrix: TravelTimeMatrix, *, ks: range
             population_beyond=int(pops[~(p.minutes <= threshold)].sum()),
             coordinators=coordinators, seconds=p.result.solve_seconds))
     return rows
+
+
+def _require_k(k: int | None, model: str) -> int:
+    if k is None:
+        raise MaillageError(f"Le modèle « {model} » demande un nombre d'antennes (--k).")
+    return k

@@ -19,7 +19,15 @@ from geo.errors import MaillageError
 def save_plan(session: Session, plan: Plan, *, owner_id: int | None = None,
               source_filename: str | None = None, sizing: dict[str, Any] | None = None,
               notes: str | None = None) -> int:
-    """Insert ``plan`` and return its id."""
+    """Insert ``plan`` and return its id.
+
+    Raises
+    ------
+    MaillageError
+        A plan name over 200 characters (the reader already refuses long antenna names).
+    """
+    if len(plan.name) > 200:
+        raise MaillageError("Nom de plan trop long (200 caractères au plus).")
     row = PlanRow(name=plan.name, departement=plan.dept, author=plan.author,
                   owner_id=owner_id, source_filename=source_filename, sizing=sizing or {},
                   notes=notes)

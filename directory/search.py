@@ -129,6 +129,7 @@ def search(conn: Connection, query: SearchQuery, *, today: date | None = None) -
         order = "rank DESC, distance_km ASC NULLS LAST, s.name"
     else:
         order = "distance_km ASC NULLS LAST, s.name"
+    # Built from constant fragments only; every user value is a bound parameter.
     sql = f"""
         SELECT s.id, s.name, s.category_code, c.label AS category_label, s.sector,
                s.commune_code, s.commune_name, s.address, s.phone, s.approximate_location,
@@ -138,7 +139,7 @@ def search(conn: Connection, query: SearchQuery, *, today: date | None = None) -
         FROM structures s LEFT JOIN categories c ON c.code = s.category_code
         WHERE {' AND '.join(where)}
         ORDER BY {order}
-        LIMIT :limit OFFSET :offset"""
+        LIMIT :limit OFFSET :offset"""  # noqa: S608
     rows = conn.execute(text(sql), params).mappings().all()
     limit_date = (today or date.today()) - STALE_AFTER
     features = []

@@ -123,6 +123,7 @@ def upsert(session: Session, result: ReadResult, *, source_label: str) -> Import
         point_sql = ("CASE WHEN CAST(:approximate AS boolean) THEN (SELECT ST_Transform(point, 4326) "
                      "FROM communes WHERE code = CAST(:commune_ref AS varchar)) ELSE ST_SetSRID("
                      "ST_MakePoint(CAST(:lon AS float8), CAST(:lat AS float8)), 4326) END")
+        # Constant SQL fragments only; every value is a bound parameter.
         row = session.execute(text(f"""
             INSERT INTO structures (source, source_id, name, category_code, sector, finess_et,
                 finess_ej, siret, address, postal_code, commune_code, commune_name, point,
@@ -143,7 +144,7 @@ def upsert(session: Session, result: ReadResult, *, source_label: str) -> Import
                 opening_hours = EXCLUDED.opening_hours, description = EXCLUDED.description,
                 last_verified = EXCLUDED.last_verified, search_text = EXCLUDED.search_text,
                 content_hash = EXCLUDED.content_hash, updated_at = now()
-            RETURNING id"""), values).one()
+            RETURNING id"""), values).one()  # noqa: S608
         session.execute(text("DELETE FROM services WHERE structure_id = :id"), {"id": row.id})
         for service in record.services:
             session.execute(text(

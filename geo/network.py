@@ -331,7 +331,8 @@ def _graph_from_pbf(path: Path, *, territory: BaseGeometry | None,
 
 def _run(command: list[str], *, path: Path) -> None:
     try:
-        subprocess.run(command, check=True, capture_output=True, text=True)
+        # An argument list (no shell): the path is one argument, never parsed by a shell.
+        subprocess.run(command, check=True, capture_output=True, text=True)  # noqa: S603
     except subprocess.CalledProcessError as exc:
         raise MaillageError(f"osmium n'a pas pu lire « {path} » : "
                             f"{(exc.stderr or '').strip() or exc}") from exc

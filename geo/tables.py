@@ -11,8 +11,12 @@ import io
 from dataclasses import dataclass
 from pathlib import Path
 
+from geo.archives import MAX_ROWS
 from geo.errors import MaillageError
 from geo.text import fold
+
+#: A plan or directory CSV is a few megabytes at most.
+MAX_TEXT_BYTES = 50 * 1024 * 1024
 
 
 @dataclass
@@ -66,6 +70,9 @@ def read_table(path: str | Path) -> Table:
     if suffix == ".xls":
         raise MaillageError(f"« {path.name} » : l'ancien format .xls n'est pas lu ; "
                             "enregistrez-le en .xlsx ou en .csv.")
+    if path.stat().st_size > MAX_TEXT_BYTES:
+        raise MaillageError(f"« {path.name} » : fichier de plus de "
+                            f"{MAX_TEXT_BYTES // (1024 * 1024)} Mo : refusé.")
     raw = path.read_bytes()
     if raw[:4] == b"PK\x03\x04":
         return _read_xlsx(path)
@@ -79,8 +86,11 @@ def read_table(path: str | Path) -> Table:
     reader = csv.reader(io.StringIO(text), delimiter=delimiter)
     try:
         all_rows = list(reader)
-    except csv.Error as exc:
-        raise MaillageError(f"« {path.name} » : CSV illisible ({exc}).") from exc
+    except csv.Error as exc:  # e.g. a field over csv.field_size_limit()
+        raise MaillageError(f"« {path.name} » : CSV illisible, ligne {reader.line_num} "
+                            f"({exc}).") from exc
+    if len(all_rows) > MAX_ROWS + 1:
+        raise MaillageError(f"« {path.name} » : plus de {MAX_ROWS} lignes : fichier refusé.")
     header = [h.strip() for h in all_rows[0]]
     rows = [(i + 2, [c.strip() for c in r]) for i, r in enumerate(all_rows[1:])
             if any(c.strip() for c in r)]
@@ -90,14 +100,29 @@ def read_table(path: str | Path) -> Table:
 def _read_xlsx(path: Path) -> Table:
     from openpyxl import load_workbook
 
+    from geo.archives import MAX_COLUMNS, MAX_ROWS, check_zip
+
+    check_zip(path)  # before openpyxl unpacks anything
     try:
         workbook = load_workbook(path, read_only=True, data_only=True)
     except Exception as exc:  # openpyxl raises many types on a corrupt file
         raise MaillageError(f"« {path.name} » : classeur XLSX illisible ({exc}).") from exc
-    sheet = workbook.worksheets[0]
-    values = [["" if v is None else _cell(v) for v in row]
-              for row in sheet.iter_rows(values_only=True)]
-    workbook.close()
+    try:
+        sheet = workbook.worksheets[0]
+        values: list[list[str]] = []
+        # Streaming, with a column cap: a forged dimension (A1:XFD1048576) cannot make
+        # openpyxl pad every row to 16,384 cells.
+        for row in sheet.iter_rows(values_only=True, max_col=MAX_COLUMNS):
+            if len(values) > MAX_ROWS:
+                raise MaillageError(f"« {path.name} » : plus de {MAX_ROWS} lignes "
+                                    + "dans la feuille : fichier refusé.")
+            values.append(["" if v is None else _cell(v) for v in row])
+    except MaillageError:
+        raise
+    except Exception as exc:  # a corrupt sheet XML
+        raise MaillageError(f"« {path.name} » : classeur XLSX illisible ({exc}).") from exc
+    finally:
+        workbook.close()
     if not values or not any(values[0]):
         raise MaillageError(f"« {path.name} » : la première feuille n'a pas de ligne d'en-tête.")
     header = [h.strip() for h in values[0]]

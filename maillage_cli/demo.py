@@ -103,7 +103,9 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-DEMO_PASSWORD = "demo-maillage-2026"
+# Demo accounts exist only in the demo database that `make demo` fills, and the
+# password is printed on purpose; never used by `maillage users add`.
+DEMO_PASSWORD = "demo-maillage-2026"  # noqa: S105
 DEMO_ACCOUNTS = [
     ("promoteur@demo.maillage.fr", "promoteur", "43", "Promoteur DAC 43 (démo)"),
     ("promoteur2@demo.maillage.fr", "promoteur", "43", "Second promoteur (démo)"),

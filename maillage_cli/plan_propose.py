@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import csv
 import html
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -133,7 +132,7 @@ def scenarios_section(rows: list[ScenarioRow], *, threshold: float, label: str) 
         for r in rows)
     return Section(
         title="Scénarios : combien d'antennes, et où ?",
-        html=Markup(
+        html=Markup(  # noqa: S704 - every interpolated value is html.escape()d above
             f"<p>Sites optimaux (p-médiane exacte, temps pondéré par la population minimal), "
             f"{html.escape(label)}, seuil {threshold:g} min ; coordinateurs à 175 patients "
             "par coordinateur.</p><table><tr><th>K</th><th>Sites</th><th class='num'>Temps "
@@ -142,14 +141,12 @@ def scenarios_section(rows: list[ScenarioRow], *, threshold: float, label: str) 
 
 
 def write_scenarios_csv(rows: list[ScenarioRow], path: Path) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("w", encoding="utf-8-sig", newline="") as fh:
-        w = csv.writer(fh, delimiter=";")
-        w.writerow(["k", "sites", "temps_moyen_min", "temps_max_min", "population_au_dela",
-                    "coordinateurs"])
-        for r in rows:
-            w.writerow([r.k, " | ".join(r.sites), f"{r.mean_minutes:.1f}", f"{r.max_minutes:.1f}",
-                        r.population_beyond, r.coordinators])
+    from geo.spreadsheet import write_csv
+
+    write_csv(path, ["k", "sites", "temps_moyen_min", "temps_max_min", "population_au_dela",
+                     "coordinateurs"],
+              [[r.k, " | ".join(r.sites), f"{r.mean_minutes:.1f}", f"{r.max_minutes:.1f}",
+                r.population_beyond, r.coordinators] for r in rows], decimal_comma=False)
 
 
 def run_scenarios(args: argparse.Namespace) -> int:

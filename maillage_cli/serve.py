@@ -1,13 +1,18 @@
-"""``maillage serve``: the web application on waitress (a production WSGI server).
+"""``maillage serve``: the web application under gunicorn, a production WSGI server.
 
-For a team on a LAN or behind a reverse proxy that terminates TLS. Without waitress
-installed, Flask's threaded server is used instead, with a warning.
+Why gunicorn: pre-forked worker processes use every core (a threaded server such as
+waitress runs all Python work — JSON encoding, template rendering — under one GIL),
+workers are restarted if they die, and it is the usual server behind nginx or Apache.
+Each worker has a few threads for requests that wait on PostGIS. Flask's own server is
+for development only (``--dev``).
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
+from typing import Any
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -15,33 +20,61 @@ def register(sub: argparse._SubParsersAction) -> None:
     parser.add_argument("--host", default="127.0.0.1",
                         help="adresse d'écoute (défaut : 127.0.0.1, cette machine seulement)")
     parser.add_argument("--port", type=int, default=5000, help="port (défaut : 5000)")
-    parser.add_argument("--threads", type=int, default=8, help="fils de traitement (défaut : 8)")
+    parser.add_argument("--workers", type=int, default=None,
+                        help="processus (défaut : 2 × cœurs + 1, au plus 9)")
+    parser.add_argument("--threads", type=int, default=4,
+                        help="fils par processus (défaut : 4)")
     parser.add_argument("--behind-proxy", action="store_true",
-                        help="derrière un mandataire inverse local (nginx, Apache) : faire "
-                             "confiance à ses en-têtes X-Forwarded-* venant de 127.0.0.1")
+                        help="derrière un mandataire inverse (nginx, Apache) : faire confiance "
+                             "à ses en-têtes X-Forwarded-For/-Proto/-Host (un seul saut)")
+    parser.add_argument("--dev", action="store_true",
+                        help="serveur de développement de Flask (jamais en production)")
     parser.set_defaults(handler=run)
 
 
-def run(args: argparse.Namespace) -> int:
+def default_workers() -> int:
+    return min(2 * (os.cpu_count() or 1) + 1, 9)
+
+
+def build_app(*, behind_proxy: bool) -> Any:
+    """The Flask app, wrapped by ProxyFix when a reverse proxy sets X-Forwarded-*."""
     from web.app import create_app
 
     app = create_app()
-    print(f"Maillage : http://{args.host}:{args.port} (Ctrl+C pour arrêter)")
-    try:
-        from waitress import serve
-    except ModuleNotFoundError:
-        if args.behind_proxy:
-            print("--behind-proxy demande waitress (pip install waitress).", file=sys.stderr)
-            return 1
-        print("waitress absent : serveur de développement de Flask utilisé "
-              "(pip install waitress).", file=sys.stderr)
+    if behind_proxy:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        # One proxy in front: trust exactly one hop of each header, never more.
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1,  # type: ignore[method-assign]
+                                x_port=1)
+    return app
+
+
+def run(args: argparse.Namespace) -> int:
+    if args.dev:
+        app = build_app(behind_proxy=args.behind_proxy)
+        print(f"Maillage (serveur de développement) : http://{args.host}:{args.port}",
+              file=sys.stderr)
         app.run(host=args.host, port=args.port, threaded=True, debug=False, use_reloader=False)
         return 0
-    proxy: dict[str, object] = {}
-    if args.behind_proxy:
-        # The proxy terminates TLS: trust its scheme/host so that HSTS and links are right.
-        proxy = {"trusted_proxy": "127.0.0.1",
-                 "trusted_proxy_headers": {"x-forwarded-for", "x-forwarded-host",
-                                           "x-forwarded-proto", "x-forwarded-port"}}
-    serve(app, host=args.host, port=args.port, threads=args.threads, ident="Maillage", **proxy)
+    from gunicorn.app.base import BaseApplication
+
+    workers = args.workers or default_workers()
+    options = {"bind": f"{args.host}:{args.port}", "workers": workers,
+               "threads": args.threads, "worker_class": "gthread", "timeout": 120,
+               "graceful_timeout": 10, "accesslog": "-", "errorlog": "-",
+               "proc_name": "maillage", "forwarded_allow_ips": "127.0.0.1"}
+    behind_proxy = args.behind_proxy
+
+    class _Server(BaseApplication):  # type: ignore[misc]
+        def load_config(self) -> None:
+            for key, value in options.items():
+                self.cfg.set(key, value)
+
+        def load(self) -> Any:
+            return build_app(behind_proxy=behind_proxy)
+
+    print(f"Maillage : http://{args.host}:{args.port} ({workers} processus × "
+          f"{args.threads} fils ; Ctrl+C pour arrêter)", file=sys.stderr)
+    _Server().run()
     return 0

@@ -26,6 +26,12 @@ def register(sub: argparse._SubParsersAction) -> None:
                      help="lire le mot de passe sur la première ligne de l'entrée standard")
     add.set_defaults(handler=run_add)
 
+    pw = verbs.add_parser("password", help="changer un mot de passe (déconnecte partout)")
+    pw.add_argument("--email", required=True, help="adresse électronique du compte")
+    pw.add_argument("--password-stdin", action="store_true",
+                    help="lire le mot de passe sur la première ligne de l'entrée standard")
+    pw.set_defaults(handler=run_password)
+
     listing = verbs.add_parser("list", help="lister les comptes actifs")
     listing.set_defaults(handler=run_list)
 
@@ -54,6 +60,18 @@ def run_add(args: argparse.Namespace) -> int:
                            departement=args.dept, name=args.name)
     where = f", département {args.dept}" if args.dept else ""
     print(f"Compte n° {user_id} créé : {args.email.strip().lower()} ({ROLES[args.role]}{where}).")
+    return 0
+
+
+def run_password(args: argparse.Namespace) -> int:
+    from geo.db import get_engine, session_scope
+    from web.accounts import set_password
+
+    password = read_password(from_stdin=args.password_stdin)
+    with session_scope(get_engine(settings.database_url())) as session:
+        set_password(session, email=args.email, password=password)
+    print(f"Mot de passe changé pour {args.email.strip().lower()} ; "
+          "toutes ses sessions sont fermées.")
     return 0
 
 

@@ -56,6 +56,7 @@ class Account(Base):
     departement: Mapped[str | None] = mapped_column(sa.String(3),
                                                     sa.ForeignKey("departements.code"))
     active: Mapped[bool] = mapped_column(sa.Boolean, server_default=sa.true())
+    session_version: Mapped[int] = mapped_column(sa.Integer, server_default="0")
     created_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True),
                                                  server_default=sa.func.now())
 
@@ -69,6 +70,7 @@ class User:
     name: str | None
     role: str
     departement: str | None
+    session_version: int = 0
 
     @property
     def display_name(self) -> str:
@@ -165,7 +167,25 @@ def list_users(session: Session | Connection) -> list[User]:
 
 def _user(row: Any) -> User:
     return User(id=row["id"], email=row["email"], name=row["name"], role=row["role"],
-                departement=row["departement"])
+                departement=row["departement"], session_version=row["session_version"])
+
+
+def end_sessions(session: Session | Connection, user_id: int) -> None:
+    """Invalidate every session cookie issued to this user (logout, password change)."""
+    session.execute(sa.update(Account).where(Account.id == user_id)
+                    .values(session_version=Account.session_version + 1))
+
+
+def set_password(session: Session | Connection, *, email: str, password: str) -> None:
+    """Change a password and sign the account out everywhere."""
+    if len(password) < MIN_PASSWORD:
+        raise MaillageError(f"Le mot de passe doit compter au moins {MIN_PASSWORD} caractères.")
+    row = session.execute(select(Account.id).where(Account.email == email.strip().lower())).first()
+    if row is None:
+        raise MaillageError(f"Aucun compte pour « {email} ».")
+    session.execute(sa.update(Account).where(Account.id == row[0])
+                    .values(password_hash=generate_password_hash(password)))
+    end_sessions(session, int(row[0]))
 
 
 def can_access_plan(user: User | None, *, owner_id: int | None, plan_dept: str) -> bool:

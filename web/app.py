@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Blueprint, Flask, abort, g, request
+from flask.json.provider import DefaultJSONProvider
 
 from geo import settings
 from geo.db import get_engine
@@ -28,6 +29,7 @@ def create_app(*, database_url: str | None = None, testing: bool = False,
         Extra Flask configuration (overrides the defaults).
     """
     app = Flask(__name__)
+    app.json = StrictJSONProvider(app)
     app.config.update(SECRET_KEY=security.secret_key(), TESTING=testing,
                       MAILLAGE_DATA_DIR=str(settings.data_dir()))
     if config:
@@ -43,6 +45,19 @@ def create_app(*, database_url: str | None = None, testing: bool = False,
     if testing:
         app.register_blueprint(_test_routes())
     return app
+
+
+class StrictJSONProvider(DefaultJSONProvider):
+    """JSON that is always valid: NaN or an infinity raise instead of printing ``NaN``.
+
+    One bad row must never make the API emit invalid JSON that breaks the search page for
+    every user; the readers and the database's CHECK constraints keep such values out,
+    and this is the last line.
+    """
+
+    def dumps(self, obj: Any, **kwargs: Any) -> str:
+        kwargs.setdefault("allow_nan", False)
+        return super().dumps(obj, **kwargs)
 
 
 def _test_routes() -> Blueprint:
@@ -76,6 +91,12 @@ def _test_routes() -> Blueprint:
     def upload() -> str:
         size = sum(len(f.read()) for f in request.files.values())
         return f"{size} octets reçus"
+
+    @bp.get("/nan")
+    def nan() -> Any:
+        from flask import jsonify
+
+        return jsonify({"lat": float("nan")})
 
     @bp.get("/panne")
     def crash() -> str:

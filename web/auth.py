@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from functools import wraps
 from typing import Any, TypeVar, cast
+from urllib.parse import unquote
 
 from flask import (
     Blueprint,
@@ -19,7 +21,8 @@ from flask import (
     url_for,
 )
 
-from web.accounts import ROLES, User, authenticate, get_user
+from web.accounts import ROLES, User, authenticate, end_sessions, get_user
+from web.throttle import clear_failures, record_failure, wait_before_login
 
 bp = Blueprint("auth", __name__)
 
@@ -34,7 +37,10 @@ def load_user() -> None:
         return
     with current_app.extensions["maillage_engine"].connect() as conn:
         g.user = get_user(conn, int(user_id))
-    if g.user is None:  # account deleted or deactivated meanwhile
+    # Account deleted or deactivated meanwhile, or the cookie predates a logout or a
+    # password change (its session version is behind the account's).
+    if g.user is None or session.get("v") != g.user.session_version:
+        g.user = None
         session.clear()
 
 
@@ -76,32 +82,67 @@ def role_required(*roles: str) -> Callable[[F], F]:
     return decorator
 
 
-def _safe_next(target: str | None) -> str:
-    # Only a path of this site: no open redirect to //other.site or https://…
-    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
-        return url_for("pages.index")
+def safe_next(target: str | None) -> str:
+    """``target`` when it is a path of this site, else the home page.
+
+    Refuses open redirects in every spelling browsers accept: ``//host``, ``/\\host``,
+    ``/%09/host`` (browsers drop tabs and newlines), percent-encoded forms of those, any
+    control character, and a scheme.
+    """
+    home = url_for("pages.index")
+    if not target or len(target) > 2000:
+        return home
+    decoded = target
+    for _ in range(3):  # %252F… decoded twice by some proxies
+        decoded = unquote(decoded)
+    for text in (target, decoded):
+        if any(ord(c) < 32 or ord(c) == 127 for c in text) or "\\" in text:
+            return home
+        if not text.startswith("/") or text.startswith("//") or ":" in text.split("?")[0]:
+            return home
     return target
 
 
 @bp.route("/connexion", methods=["GET", "POST"])
 def login() -> Any:
     if request.method == "POST":
-        email = request.form.get("email", "")
-        with current_app.extensions["maillage_engine"].connect() as conn:
+        email = request.form.get("email", "")[:200]
+        ip = request.remote_addr or "?"
+        engine = current_app.extensions["maillage_engine"]
+        with engine.begin() as conn:
+            wait = wait_before_login(conn, email=email, ip=ip)
+        if wait:
+            minutes = max(1, math.ceil(wait.total_seconds() / 60))
+            flash(f"Trop de tentatives de connexion : réessayez dans {minutes} minute"
+                  f"{'s' if minutes > 1 else ''}.", "erreur")
+            response = current_app.make_response((render_template("login.html", email=email), 429))
+            response.headers["Retry-After"] = str(math.ceil(wait.total_seconds()))
+            return response
+        with engine.begin() as conn:
             user = authenticate(conn, email=email, password=request.form.get("password", ""))
+            if user is None:
+                record_failure(conn, email=email, ip=ip)
+            else:
+                clear_failures(conn, email=email)
         if user is None:
-            current_app.logger.warning("échec de connexion pour %r", email[:200])
+            current_app.logger.warning("échec de connexion pour %r", email)
             flash("Adresse ou mot de passe incorrect.", "erreur")
             return render_template("login.html", email=email), 401
         # A fresh session (and CSRF token) at login: no session fixation.
         session.clear()
         session["user_id"] = user.id
-        return redirect(_safe_next(request.args.get("next")))
+        session["v"] = user.session_version
+        return redirect(safe_next(request.args.get("next")))
     return render_template("login.html", email="")
 
 
 @bp.post("/deconnexion")
 def logout() -> Any:
+    user = current_user()
+    if user is not None:
+        # Every copy of this user's session cookie stops working, not only this one.
+        with current_app.extensions["maillage_engine"].begin() as conn:
+            end_sessions(conn, user.id)
     session.clear()
     flash("Vous êtes déconnecté.", "info")
     return redirect(url_for("pages.index"))

@@ -6,7 +6,9 @@ from flask import Flask, jsonify, render_template, request
 from werkzeug.exceptions import HTTPException
 
 from geo.errors import MaillageError
-from web.security import CSRF_MESSAGE
+from web.security import CSRF_MESSAGE, INPUT_MESSAGE, PAGE_MESSAGE
+
+FRENCH_400 = frozenset({CSRF_MESSAGE, INPUT_MESSAGE, PAGE_MESSAGE})
 
 MESSAGES = {
     400: "Requête invalide.",
@@ -39,13 +41,21 @@ def install(app: Flask) -> None:
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException):
         # Only our own French 400 messages are shown; werkzeug's English ones are not.
-        detail = exc.description if exc.code == 400 and exc.description == CSRF_MESSAGE \
+        detail = exc.description if exc.code == 400 and exc.description in FRENCH_400 \
             else None
         return render_error(exc.code or 500, detail)
 
     @app.errorhandler(MaillageError)
     def user_error(exc: MaillageError):
         return render_error(400, str(exc))
+
+    from sqlalchemy.exc import DataError
+
+    @app.errorhandler(DataError)
+    def bad_value(exc: DataError):
+        # A value the database refuses (too long, out of range): the user's input, not a bug.
+        app.logger.warning("valeur refusée par la base sur %s : %s", request.path, exc.orig)
+        return render_error(400, "Une valeur saisie est trop longue ou invalide.")
 
     @app.errorhandler(Exception)
     def crash(exc: Exception):

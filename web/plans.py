@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import csv
-import io
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -24,7 +22,7 @@ from flask import (
     url_for,
 )
 
-from coverage.annex import annex_table
+from coverage.annex import annex_rows, annex_table
 from coverage.checks import CheckResult, check_plan
 from coverage.drivetimes import plan_drive_times
 from coverage.mapping import simplified_wgs84
@@ -35,6 +33,7 @@ from coverage.store import delete_plan, list_plans, load_plan, plan_info, save_p
 from geo.communes import communes_frame
 from geo.db import session_scope
 from geo.errors import MaillageError
+from geo.spreadsheet import csv_text
 from web.accounts import can_access_plan
 from web.auth import login_required, role_required
 
@@ -188,8 +187,8 @@ def communes_geojson(dept: str, *, claims: dict[str, list[str]], minutes: dict[s
 def annex_csv(plan_id: int):
     plan, _ = _plan_or_403(plan_id)
     table = annex_table(plan, communes_of(plan.dept), checked(plan))
-    data = table.to_csv(sep=";", index=False, decimal=",")
-    return Response("\ufeff" + data, mimetype="text/csv; charset=utf-8",
+    data = csv_text(list(table.columns), annex_rows(table))
+    return Response(data, mimetype="text/csv; charset=utf-8",
                     headers={"Content-Disposition": f'attachment; filename="annexe1-plan{plan_id}.csv"'})
 
 
@@ -269,14 +268,11 @@ def review_geojson():
 def review_csv():
     result = compare(_selected_plans())
     communes = result["communes"]
-    out = io.StringIO()
-    writer = csv.writer(out, delimiter=";")
-    writer.writerow(["code_insee", "commune", "population", "situation", "plans"])
-    for code, owners in result["multiple"].items():
-        writer.writerow([code, communes.loc[code, "nom"], communes.loc[code, "population"],
-                         "revendiquée par plusieurs plans", " | ".join(owners)])
-    for code in result["none"]:
-        writer.writerow([code, communes.loc[code, "nom"], communes.loc[code, "population"],
-                         "revendiquée par aucun plan", ""])
-    return Response("\ufeff" + out.getvalue(), mimetype="text/csv; charset=utf-8",
+    rows = [[code, communes.loc[code, "nom"], communes.loc[code, "population"],
+             "revendiquée par plusieurs plans", " | ".join(owners)]
+            for code, owners in result["multiple"].items()]
+    rows += [[code, communes.loc[code, "nom"], communes.loc[code, "population"],
+              "revendiquée par aucun plan", ""] for code in result["none"]]
+    data = csv_text(["code_insee", "commune", "population", "situation", "plans"], rows)
+    return Response(data, mimetype="text/csv; charset=utf-8",
                     headers={"Content-Disposition": 'attachment; filename="comparaison.csv"'})
