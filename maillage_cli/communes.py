@@ -5,8 +5,8 @@ from __future__ import annotations
 import argparse
 import json
 
-from geo.communes_db import DEFAULT_COG_VINTAGE, DEFAULT_POPULATION_VINTAGE
 from geo.fmt import fr_int
+from geo.settings import DEFAULT_COG_VINTAGE, DEFAULT_POPULATION_VINTAGE
 
 
 def register(sub: argparse._SubParsersAction) -> None:

@@ -75,12 +75,13 @@ def register(sub: argparse._SubParsersAction) -> None:
 def load_source(args: argparse.Namespace, communes: gpd.GeoDataFrame) -> PlanFile:
     """The plan named by the arguments: a file, or a stored plan."""
     from coverage.planfile import PlanFile, read_plan_file
-    from coverage.store import load_plan
     from geo.communes import check_dept_code
-    from geo.db import get_engine, session_scope
 
     dept = check_dept_code(args.dept)
     if args.plan_id is not None:
+        from coverage.store import load_plan
+        from geo.db import get_engine, session_scope
+
         with session_scope(get_engine()) as session:
             plan = load_plan(session, args.plan_id)
         if plan.dept != dept:

@@ -8,7 +8,7 @@ import sys
 
 from geo import settings
 from geo.errors import MaillageError
-from web.accounts import DEPARTEMENT_ROLES, ROLES
+from web.roles import DEPARTEMENT_ROLES, ROLES
 
 
 def register(sub: argparse._SubParsersAction) -> None:
