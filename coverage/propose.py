@@ -37,7 +37,7 @@ def propose(communes: gpd.GeoDataFrame, matrix: TravelTimeMatrix, *, k: int | No
             model: str = "pmedian", max_minutes: float | None = None,
             fixed: list[str] | None = None, coordinators: float | None = None,
             sizing: SizingParameters | None = None, name: str | None = None,
-            time_limit: float | None = None) -> Proposal:
+            time_limit: float | None = None, warm_start: SolverResult | None = None) -> Proposal:
     """Solve one model; candidates = the communes (``matrix`` is communes × communes).
 
     ``matrix.minutes[i, j]`` is the time from candidate site ``i`` to commune ``j``; the
@@ -58,7 +58,8 @@ def propose(communes: gpd.GeoDataFrame, matrix: TravelTimeMatrix, *, k: int | No
         k = _require_k(k, model)
         result = PMedian.from_cost_matrix(cost, weights=weights, k=k, fixed=fixed_idx,
                                           max_minutes=max_minutes,
-                                          client_labels=labels).solve(time_limit=time_limit)
+                                          client_labels=labels).solve(time_limit=time_limit,
+                                                                      warm_start=warm_start)
     elif model == "capacitated":
         k = _require_k(k, model)
         demand = commune_demand(communes, sizing or SizingParameters()).to_numpy()
@@ -114,8 +115,10 @@ def scenarios(communes: gpd.GeoDataFrame, matrix: TravelTimeMatrix, *, ks: range
     pops = communes["population"].to_numpy(dtype=float)
     demand = commune_demand(communes, sizing or SizingParameters()).to_numpy()
     rows = []
+    previous: SolverResult | None = None
     for k in ks:
-        p = propose(communes, matrix, k=k, fixed=fixed)
+        p = propose(communes, matrix, k=k, fixed=fixed, warm_start=previous)
+        previous = p.result
         finite = np.isfinite(p.minutes)
         coordinators = sum(
             math.ceil(round(demand[[communes.index.get_loc(c) for c in a.communes]].sum(), 9)
