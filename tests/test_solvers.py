@@ -207,3 +207,24 @@ def test_pmedian_equals_spopt(seed: int) -> None:
         theirs.solve(pulp.HiGHS(msg=False, gapRel=0.0))
         assert ours.objective == pytest.approx(float(pulp.value(theirs.problem.objective)),
                                                rel=1e-7)
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_covering_reductions_keep_the_optimum(seed: int) -> None:
+    """Clustered instances: many equal and dominated sites, merged clients."""
+    cost, weights = geographic(seed, 36)
+    cost = np.round(cost / 8) * 8                      # ties: equal coverage sets
+    threshold = 24.0
+    covers = cost <= threshold
+    for k in (2, 3):
+        best = max(float(weights[covers[:, list(s)].any(axis=1)].sum())
+                   for s in combinations(range(cost.shape[1]), k))
+        result = MCLP.from_cost_matrix(cost, weights=weights, k=k, threshold=threshold).solve()
+        assert result.objective == pytest.approx(best) and len(result.sites) == k
+    wide = cost <= 2 * threshold
+    fewest = next((k for k in range(1, 5)
+                   if any(wide[:, list(s)].any(axis=1).all()
+                          for s in combinations(range(cost.shape[1]), k))), None)
+    if fewest is not None:
+        lscp = LSCP.from_cost_matrix(cost, threshold=2 * threshold).solve()
+        assert lscp.objective == fewest and wide[:, lscp.sites].any(axis=1).all()

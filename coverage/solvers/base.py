@@ -136,6 +136,16 @@ def relative_gap(objective: float, bound: float) -> float:
     return abs(objective - bound) / max(abs(objective), 1e-9)
 
 
+def checked(out: MilpOutcome) -> tuple[np.ndarray, str, float]:
+    """``(x, status, gap)`` of a HiGHS run; a French error only when it found no solution."""
+    if out.x is None:
+        raise MaillageError(f"Pas de solution : {out.message}")
+    if out.optimal:
+        return out.x, STATUS_OPTIMAL, 0.0
+    gap = relative_gap(out.objective, out.bound)
+    return out.x, time_limit_status(gap), gap
+
+
 def solve(c: np.ndarray, integrality: np.ndarray, lower: np.ndarray, upper: np.ndarray,
           rows: list[tuple[csr_matrix, np.ndarray, np.ndarray]], *, maximize: bool = False,
           time_limit: float | None = None) -> tuple[np.ndarray, float, str, float]:
@@ -145,11 +155,8 @@ def solve(c: np.ndarray, integrality: np.ndarray, lower: np.ndarray, upper: np.n
     gap; only when HiGHS found none is there no solution.
     """
     out = run_milp(c, integrality, lower, upper, rows, maximize=maximize, time_limit=time_limit)
-    if out.x is None:
-        raise MaillageError(f"Pas de solution : {out.message}")
-    status = STATUS_OPTIMAL if out.optimal else \
-        time_limit_status(relative_gap(out.objective, out.bound))
-    return out.x, out.objective, status, out.seconds
+    x, status, _ = checked(out)
+    return x, out.objective, status, out.seconds
 
 
 def nearest_open(cost: np.ndarray, sites: np.ndarray) -> np.ndarray:
