@@ -228,3 +228,20 @@ def test_covering_reductions_keep_the_optimum(seed: int) -> None:
     if fewest is not None:
         lscp = LSCP.from_cost_matrix(cost, threshold=2 * threshold).solve()
         assert lscp.objective == fewest and wide[:, lscp.sites].any(axis=1).all()
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_mclp_equals_the_classical_model(seed: int) -> None:
+    rng = np.random.default_rng(200 + seed)
+    n = int(rng.integers(15, 70))
+    cost, weights = geographic(seed, n)
+    if seed % 2:
+        cost = np.round(cost / 6) * 6
+    k = int(rng.integers(1, 8))
+    fixed = [int(rng.integers(0, n))] if seed % 4 == 0 else None
+    model = MCLP.from_cost_matrix(cost, weights=weights, k=k, threshold=float(rng.uniform(10, 40)),
+                                  fixed=fixed)
+    fast, classic = model.solve(), model.solve_classic()
+    assert fast.status == "optimal" and fast.gap == 0.0 and len(fast.sites) == k
+    assert fast.objective == pytest.approx(classic.objective, rel=1e-9)
+    assert set(fixed or []) <= set(fast.sites.tolist())
