@@ -19,6 +19,9 @@ if TYPE_CHECKING:  # heavy: imported where used (the command line imports this m
     from geo.traveltime import TravelTimeMatrix
 
 MODELS = ("pmedian", "capacitated", "mclp", "lscp")
+#: Seconds a proposal may take when the caller sets no limit; past it, the best solution
+#: found is returned and its status gives the proven gap.
+DEFAULT_TIME_LIMIT = 120.0
 
 
 @dataclass
@@ -49,6 +52,8 @@ def propose(communes: gpd.GeoDataFrame, matrix: TravelTimeMatrix, *, k: int | No
     from coverage.solvers import LSCP, MCLP, CapacitatedPMedian, PMedian
 
     codes = list(communes.index)
+    if time_limit is None:
+        time_limit = DEFAULT_TIME_LIMIT
     cost = matrix.minutes.T
     weights = communes["population"].to_numpy(dtype=float)
     fixed_idx = [codes.index(c) for c in (fixed or [])]

@@ -245,3 +245,34 @@ def test_mclp_equals_the_classical_model(seed: int) -> None:
     assert fast.status == "optimal" and fast.gap == 0.0 and len(fast.sites) == k
     assert fast.objective == pytest.approx(classic.objective, rel=1e-9)
     assert set(fixed or []) <= set(fast.sites.tolist())
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_capacitated_equals_the_classical_model(seed: int) -> None:
+    rng = np.random.default_rng(300 + seed)
+    n = int(rng.integers(10, 35))
+    cost, weights = geographic(seed, n)
+    k = int(rng.integers(2, 5))
+    demand = weights / max(weights.sum(), 1.0) * 600
+    capacity = 600 / k * float(rng.uniform(1.1, 1.6))
+    fixed = [int(rng.integers(0, n))] if seed % 3 == 0 else None
+    model = CapacitatedPMedian.from_cost_matrix(cost, weights=weights, demand=demand,
+                                                capacity=capacity, k=k, fixed=fixed)
+    fast, classic = model.solve(), model.solve_classic()
+    assert fast.status == "optimal" and fast.gap == 0.0
+    assert fast.objective == pytest.approx(classic.objective, rel=1e-9)
+    loads = np.bincount(fast.assignment, weights=demand, minlength=n)
+    assert (loads <= capacity + 1e-6).all() and set(fixed or []) <= set(fast.sites.tolist())
+    assert len(fast.sites) == k
+
+
+def test_capacitated_time_limit_gives_the_best_solution_and_its_gap() -> None:
+    cost, weights = geographic(5, 120)
+    demand = weights / weights.sum() * 1000
+    result = CapacitatedPMedian.from_cost_matrix(cost, weights=weights, demand=demand,
+                                                 capacity=205.0, k=5).solve(time_limit=0.5)
+    loads = np.bincount(result.assignment, weights=demand, minlength=120)
+    assert (result.assignment >= 0).all() and (loads <= 205.0 + 1e-6).all()
+    assert result.bound <= result.objective + 1e-6
+    if result.status != "optimal":
+        assert result.status.startswith("limite de temps atteinte") and result.gap > 0
