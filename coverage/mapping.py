@@ -46,12 +46,16 @@ def simplified_wgs84(frame: gpd.GeoDataFrame, *, tolerance: float = SIMPLIFY_M) 
 
 
 def _esc(text: str) -> str:
-    """HTML-escape user text, and ``$``/backtick too.
+    """HTML-escape user text, and ``$``, backtick and braces too.
 
     folium puts popup HTML inside a JavaScript template literal (`` `...` ``): it
-    escapes backticks but not ``${…}``, which would run as code.
+    escapes backticks but not ``${…}``, which would run as code. And branca compiles
+    the rendered script of every folium layer as a Jinja2 template a second time, so
+    ``{{ … }}`` or ``{% … %}`` in a popup or tooltip would run on the server: braces
+    become HTML entities, shown the same by the browser.
     """
-    return html.escape(text).replace("$", "&#36;").replace("`", "&#96;")
+    return (html.escape(text).replace("$", "&#36;").replace("`", "&#96;")
+            .replace("{", "&#123;").replace("}", "&#125;"))
 
 
 def raw_html(html_text: str) -> Any:
@@ -178,7 +182,7 @@ def _legend(plan: Plan, colours: dict[str, str], check: CheckResult) -> str:
 
 def isochrone_layer(isochrones: gpd.GeoDataFrame, *, name: str) -> folium.FeatureGroup:
     """Isochrone polygons (columns ``site``, ``minutes``, geometry in Lambert-93)."""
-    group = folium.FeatureGroup(name=name, show=False)
+    group = folium.FeatureGroup(name=_esc(name), show=False)
     shades = {15: "#2c7fb8", 30: "#7fcdbb", 45: "#edf8b1"}
     data = isochrones.copy()
     data["geometry"] = data.geometry.simplify(100)
