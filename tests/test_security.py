@@ -362,8 +362,9 @@ def test_plan_reader_refuses_nan_and_absurd_coordinators(communes_43, tmp_path) 
 
 # ---- 5. bounded parsing ----------------------------------------------------------------------
 
-def _xlsx_bomb(path: Path, *, rows: int) -> Path:
-    """A valid XLSX whose only sheet has ``rows`` tiny rows (highly compressible)."""
+def _xlsx_bomb(path: Path, *, rows: int, varied: bool = False) -> Path:
+    """A valid XLSX whose only sheet has ``rows`` tiny rows (highly compressible unless
+    ``varied``: then each row holds a different number and the ratio stays normal)."""
     head = ('<?xml version="1.0" encoding="UTF-8" standalone="yes"?>'
             '<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
             '<sheetData>')
@@ -395,7 +396,10 @@ def _xlsx_bomb(path: Path, *, rows: int) -> Path:
             sheet.write(head.encode())
             sheet.write(b'<row><c t="inlineStr"><is><t>code_insee</t></is></c></row>')
             chunk = b'<row><c><v>1</v></c></row>' * 10_000
-            for _ in range(rows // 10_000):
+            for block in range(rows // 10_000):
+                if varied:
+                    chunk = b"".join(b"<row><c><v>%d</v></c></row>" % (block * 7919 + i * 104729)
+                                     for i in range(10_000))
                 sheet.write(chunk)
             sheet.write(b"</sheetData></worksheet>")
     return path
@@ -410,8 +414,8 @@ def test_xlsx_bomb_is_refused_before_opening(tmp_path) -> None:
     with pytest.raises(MaillageError, match="décompress"):
         read_table(bomb)
     # Under the size limits but past the row cap: refused while streaming.
-    many = _xlsx_bomb(tmp_path / "lignes.xlsx", rows=150_000)
-    with pytest.raises(MaillageError, match="lignes"):
+    many = _xlsx_bomb(tmp_path / "grand.xlsx", rows=150_000, varied=True)
+    with pytest.raises(MaillageError, match="plus de 100000 lignes"):
         read_table(many)
 
 
