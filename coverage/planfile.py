@@ -14,10 +14,10 @@ from pathlib import Path
 
 import geopandas as gpd
 
-from coverage.names import NameIndex
 from coverage.plan import Antenna, Plan
 from geo.communes import INSEE_CODE_RE
 from geo.errors import MaillageError
+from geo.names import NameIndex
 from geo.spreadsheet import unneutralise
 from geo.tables import Table, read_table
 
