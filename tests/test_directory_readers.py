@@ -19,6 +19,7 @@ from directory.gisco import LABEL_TO_CODE, read_gisco_hospitals
 from directory.records import normalise_phone, zone_kind, zone_type_of
 from directory.taxonomy import (
     SECTORS,
+    TRAINING,
     category_codes,
     load_categories,
     resolve_category,
