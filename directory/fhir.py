@@ -246,9 +246,9 @@ class FhirReader:
             prefix = "" if len(self._files) == 1 and "/" not in where else f"{where}, "
             counts["ressources"] += 1
 
-            def reject(reason: str, ident: str | None = None, *, _n: int = number,
-                       _p: str = prefix) -> None:
-                self.rejections.append(Rejection(_n, _p + reason, ident))
+            def reject(reason: str, ident: str | None = None, *, kept: bool = False,
+                       _n: int = number, _p: str = prefix) -> None:
+                self.rejections.append(Rejection(_n, _p + reason, ident, kept=kept))
 
             if isinstance(resource, str):
                 reject(resource)
@@ -309,11 +309,12 @@ class FhirReader:
         if position is None:
             return
         if not isinstance(position, dict):
-            reject("position illisible : établissement gardé, placé à sa commune", ident)
+            reject("position illisible : établissement gardé, placé à sa commune", ident,
+                   kept=True)
             return
         problem = check_position(position.get("latitude"), position.get("longitude"))
         if problem:
-            reject(f"{problem} : établissement gardé, placé à sa commune", ident)
+            reject(f"{problem} : établissement gardé, placé à sa commune", ident, kept=True)
 
     def _organization(self, org: dict[str, Any], number: int, index: _Index,
                       known: frozenset[str], reject: Callable[..., None]

@@ -105,6 +105,8 @@ class Rejection:
     line: int
     reason: str
     source_id: str | None = None
+    #: The record was kept (e.g. placed at its commune): a warning, not a rejection.
+    kept: bool = False
 
     def __str__(self) -> str:
         ident = f" ({self.source_id})" if self.source_id else ""

@@ -121,7 +121,7 @@ def search_text(record: StructureRecord, *, category_label: str, commune_name: s
              record.description or ""]
     for service in record.services:
         parts += [service.name, " ".join(service.publics)]
-    return fold(" ".join(dict.fromkeys(p for p in parts if p)))
+    return " ".join(dict.fromkeys(fold(p) for p in parts if p))
 
 
 #: Fields a structure takes from its sources, most recent source first.
@@ -151,6 +151,9 @@ def merge_sources(rows: list[dict[str, Any]]) -> tuple[StructureRecord, dict[str
     for name in _MERGED:
         merged[name] = next((r["fields"].get(name) for r in ordered
                              if r["fields"].get(name) not in (None, "")), None)
+    # The name people read comes with the name it was made from (same source).
+    merged["name"] = first["fields"]["name"]
+    merged["display_name"] = first["fields"].get("display_name") or first["fields"]["name"]
     placed = next((r for r in ordered if r["fields"].get("lat") is not None
                    and not r["fields"].get("approximate")), None)
     located = next((r for r in ordered if r["fields"].get("commune_code")), None)

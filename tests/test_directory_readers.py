@@ -290,7 +290,7 @@ def test_finess_out_of_bounds_overseas_point(tmp_path: Path, known: frozenset[st
                     encoding="utf-8")
     result = read_finess(path, dept="971", known_categories=known)
     assert [r.line for r in result.rejections] == [8]
-    assert "hors du département 971" in result.rejections[0].reason
+    assert "coordonnées hors de France" in result.rejections[0].reason  # check_position
     assert result.records[0].lat is None
 
 
