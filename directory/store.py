@@ -45,7 +45,10 @@ class ImportReport:
                  f"{_count(len(self.merged), 'fusionnée')} avec une structure existante, "
                  f"{len(self.updated)} mise{'s' if len(self.updated) > 1 else ''} à jour, "
                  f"{_count(len(self.unchanged), 'inchangée')}, "
-                 f"{_count(len(self.rejected), 'rejetée')}."]
+                 f"{_count(sum(not r.kept for r in self.rejected), 'rejetée')}."]
+        warnings = sum(r.kept for r in self.rejected)
+        if warnings:
+            lines.append(f"Gardées avec un signalement : {warnings}")
         if self.closed:
             lines.append(f"Disparues de l'extraction, marquées fermées : {len(self.closed)}")
         if self.approximate:
@@ -54,12 +57,12 @@ class ImportReport:
         if self.outside_communes:
             lines.append(f"Position hors des communes chargées (commune inconnue) : "
                          f"{len(self.outside_communes)}")
-        lines += [f"  rejet {r}" for r in self.rejected]
+        lines += [f"  {'signalement' if r.kept else 'rejet'} {r}" for r in self.rejected]
         return "\n".join(lines)
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
-        d["rejected"] = [{"line": r.line, "id": r.source_id, "reason": r.reason}
+        d["rejected"] = [{"line": r.line, "id": r.source_id, "reason": r.reason, "kept": r.kept}
                          for r in self.rejected]
         return d
 
@@ -411,3 +414,26 @@ def stale(session: Session, *, dept: str | None = None, today: date | None = Non
         "AND (:dept = '' OR commune_code LIKE :dept || '%') ORDER BY last_verified NULLS FIRST, name"),
         {"limit": limit, "dept": dept or ""}).mappings().all()
     return [dict(r) for r in rows]
+
+
+def counts_by_dept(session: Session, *, depts: Iterable[str]) -> dict[str, dict[str, Any]]:
+    """Open structures per département: total, by sector and by category (most first).
+
+    Returns
+    -------
+    dict
+        ``{dept: {"total": n, "sectors": {sector: n}, "categories": [(label, n), …]}}``.
+    """
+    out: dict[str, dict[str, Any]] = {}
+    for dept in depts:
+        rows = session.execute(text(
+            "SELECT s.sector, coalesce(c.short_label, c.label, 'sans catégorie') AS label, "
+            "count(*) AS n FROM structures s LEFT JOIN categories c ON c.code = s.category_code "
+            "WHERE s.status = 'open' AND s.commune_code LIKE :d || '%' "
+            "GROUP BY s.sector, 2 ORDER BY n DESC, label"), {"d": dept}).all()
+        sectors: dict[str, int] = {}
+        for row in rows:
+            sectors[row.sector or "non classé"] = sectors.get(row.sector or "non classé", 0) + row.n
+        out[dept] = {"total": sum(r.n for r in rows), "sectors": sectors,
+                     "categories": [(r.label, int(r.n)) for r in rows]}
+    return out
