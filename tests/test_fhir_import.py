@@ -150,6 +150,28 @@ def test_france_services_import(communes_loaded: Engine, shared_data: Path, fhir
     assert found["total"] > 0
 
 
+def test_structure_page_and_api_name_the_sources(communes_loaded: Engine, db_url: str,
+                                                fhir_db) -> None:
+    from web.app import create_app
+
+    client = create_app(database_url=db_url, testing=True).test_client()
+    with communes_loaded.connect() as conn:
+        sid = conn.execute(text("SELECT id FROM structures WHERE finess_et = '430000026'"
+                                )).scalar_one()
+    html = client.get(f"/structure/{sid}").get_data(as_text=True)
+    assert "FINESS (extraction du 08/01/2021)" in html
+    assert "Nom officiel : CHS SAINTE MARIE LE PUY" in html
+    assert "gisco-finess-2020" not in html and ">finess<" not in html
+    feature = client.get("/api/v1/search?q=ehpad&commune=43040&radius_km=15").get_json()[
+        "features"][0]["properties"]
+    assert {"finess_et", "sources", "display_name", "official_name", "opening_hours",
+            "last_updated"} <= set(feature)
+    categories = client.get("/api/v1/categories").get_json()
+    offered = {c["code"] for c in categories if c["structures"]}
+    assert {"500", "354", "156", "197", "603"} <= offered
+    assert "hors-finess:caf" not in offered          # no record: not offered in filters
+
+
 def test_newer_extract_closes_missing_records(communes_loaded: Engine, real: Path,
                                               tmp_path: Path, fhir_db) -> None:
     """Runs last: a 2022 extract of 43 without the EHPAD of the CH of Brioude and with
