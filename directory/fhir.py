@@ -39,6 +39,7 @@ from directory.records import (
     Rejection,
     ServiceRecord,
     StructureRecord,
+    check_date,
     check_position,
     check_record,
     is_email,
@@ -381,6 +382,12 @@ class FhirReader:
         for ext in org.get("extension") or []:
             if isinstance(ext, dict) and str(ext.get("url", "")).endswith("organization-period"):
                 opened = _date(str((ext.get("valuePeriod") or {}).get("start") or ""))
+        if opened is not None and (problem := check_date(opened, what="date d'ouverture",
+                                                         future_ok=True)):
+            # Real FINESS typos (« 0202-02-24 »): the establishment stays, the date goes.
+            reject(f"{problem} : établissement gardé sans date d'ouverture", source_id,
+                   kept=True)
+            opened = None
         ref = f"Organization/{rid}"
         position = index.positions.get(ref)
         ej = rid.split("-")[0] if finess and re.fullmatch(r"[0-9AB]{9}-[0-9A-F]{9}", rid) else None
