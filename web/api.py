@@ -86,7 +86,8 @@ def structure(structure_id: int):
 @bp.get("/categories")
 def categories():
     sql = text("SELECT c.code, c.label, c.sector, count(s.id) AS structures FROM categories c "
-               "LEFT JOIN structures s ON s.category_code = c.code WHERE c.active "
+               "LEFT JOIN structures s ON s.category_code = c.code AND s.status = 'open' "
+               "WHERE c.active "
                "GROUP BY c.code ORDER BY count(s.id) DESC, c.label")
     with _engine().connect() as conn:
         rows = conn.execute(sql).mappings().all()
