@@ -4,16 +4,19 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-
-import geopandas as gpd
-import numpy as np
+from typing import TYPE_CHECKING
 
 from coverage.plan import Antenna, Plan
-from coverage.sizing import SizingParameters, commune_demand
-from coverage.solvers import LSCP, MCLP, CapacitatedPMedian, PMedian, SolverResult
 from geo import settings
 from geo.errors import MaillageError
-from geo.traveltime import TravelTimeMatrix
+
+if TYPE_CHECKING:  # heavy: imported where used (the command line imports this module)
+    import geopandas as gpd
+    import numpy as np
+
+    from coverage.sizing import SizingParameters
+    from coverage.solvers import SolverResult
+    from geo.traveltime import TravelTimeMatrix
 
 MODELS = ("pmedian", "capacitated", "mclp", "lscp")
 
@@ -34,12 +37,17 @@ def propose(communes: gpd.GeoDataFrame, matrix: TravelTimeMatrix, *, k: int | No
             model: str = "pmedian", max_minutes: float | None = None,
             fixed: list[str] | None = None, coordinators: float | None = None,
             sizing: SizingParameters | None = None, name: str | None = None,
-            time_limit: float | None = None) -> Proposal:
+            time_limit: float | None = None, warm_start: SolverResult | None = None) -> Proposal:
     """Solve one model; candidates = the communes (``matrix`` is communes × communes).
 
     ``matrix.minutes[i, j]`` is the time from candidate site ``i`` to commune ``j``; the
     solvers take clients × sites, hence the transpose.
     """
+    import numpy as np
+
+    from coverage.sizing import SizingParameters, commune_demand
+    from coverage.solvers import LSCP, MCLP, CapacitatedPMedian, PMedian
+
     codes = list(communes.index)
     cost = matrix.minutes.T
     weights = communes["population"].to_numpy(dtype=float)
@@ -50,7 +58,8 @@ def propose(communes: gpd.GeoDataFrame, matrix: TravelTimeMatrix, *, k: int | No
         k = _require_k(k, model)
         result = PMedian.from_cost_matrix(cost, weights=weights, k=k, fixed=fixed_idx,
                                           max_minutes=max_minutes,
-                                          client_labels=labels).solve(time_limit=time_limit)
+                                          client_labels=labels).solve(time_limit=time_limit,
+                                                                      warm_start=warm_start)
     elif model == "capacitated":
         k = _require_k(k, model)
         demand = commune_demand(communes, sizing or SizingParameters()).to_numpy()
@@ -99,11 +108,17 @@ def scenarios(communes: gpd.GeoDataFrame, matrix: TravelTimeMatrix, *, ks: range
               fixed: list[str] | None = None,
               sizing: SizingParameters | None = None) -> list[ScenarioRow]:
     """p-median for each K: sites, times, population beyond the threshold, coordinators."""
+    import numpy as np
+
+    from coverage.sizing import SizingParameters, commune_demand
+
     pops = communes["population"].to_numpy(dtype=float)
     demand = commune_demand(communes, sizing or SizingParameters()).to_numpy()
     rows = []
+    previous: SolverResult | None = None
     for k in ks:
-        p = propose(communes, matrix, k=k, fixed=fixed)
+        p = propose(communes, matrix, k=k, fixed=fixed, warm_start=previous)
+        previous = p.result
         finite = np.isfinite(p.minutes)
         coordinators = sum(
             math.ceil(round(demand[[communes.index.get_loc(c) for c in a.communes]].sum(), 9)

@@ -3,21 +3,22 @@
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from geo.communes import CommunesSource
 from geo.errors import MaillageError
 from geo.fmt import fr_int
+from geo.settings import DEFAULT_COG_VINTAGE, DEFAULT_POPULATION_VINTAGE
+
+if TYPE_CHECKING:  # geopandas: not for the command line's start-up
+    from geo.communes import CommunesSource
 
 #: A new load whose commune count differs from the previous one by more than this
 #: share is refused (a truncated download, or the wrong file), unless forced.
 MAX_COUNT_CHANGE = 0.10
 
-DEFAULT_COG_VINTAGE = 2026
-DEFAULT_POPULATION_VINTAGE = 2023
 
 REGION_OF_DEPT = {"43": "84", "63": "84"}
 DEPT_NAMES = {"43": "Haute-Loire", "63": "Puy-de-Dôme"}

@@ -14,15 +14,12 @@ from shapely.geometry import Point
 from shapely.geometry.base import BaseGeometry
 
 from geo.errors import MaillageError
+from geo.settings import DEFAULT_DETOUR, DEFAULT_SPEED_KMH
 from geo.traveltime import MODE_ESTIMATED, MODE_LABELS, TravelTimeMatrix
 
 __all__ = ["DEFAULT_DETOUR", "DEFAULT_SPEED_KMH", "ESTIMATED_LABEL", "estimated_matrix",
            "estimated_minutes", "estimated_radius_m", "estimated_isochrone"]
 
-#: Road distance ÷ straight-line distance (typical of French rural networks: 1.2–1.4).
-DEFAULT_DETOUR = 1.3
-#: Average door-to-door speed (km/h) over the road distance.
-DEFAULT_SPEED_KMH = 60.0
 #: The label every output in this mode must show.
 ESTIMATED_LABEL = MODE_LABELS[MODE_ESTIMATED]
 

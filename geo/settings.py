@@ -25,6 +25,16 @@ GEO_API_URL = os.environ.get("MAILLAGE_GEO_API_URL", "https://geo.api.gouv.fr")
 #: Drive-time threshold (minutes) beyond which a commune counts as an uncovered zone.
 DEFAULT_THRESHOLD_MINUTES = 30.0
 
+#: Estimated mode (:mod:`geo.estimated`): road distance ÷ straight-line distance (typical
+#: of French rural networks: 1.2–1.4) and average door-to-door speed (km/h). Here so that
+#: the command line can show them without importing the geometry stack.
+DEFAULT_DETOUR = 1.3
+DEFAULT_SPEED_KMH = 60.0
+
+#: Default vintages of the communes reference (:mod:`geo.communes_db`).
+DEFAULT_COG_VINTAGE = 2026
+DEFAULT_POPULATION_VINTAGE = 2023
+
 #: Caseload norms (DGOS guide, 2012).
 PATIENTS_PER_COORDINATOR_MIN = 150
 PATIENTS_PER_COORDINATOR_DEFAULT = 175

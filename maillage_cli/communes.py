@@ -5,15 +5,8 @@ from __future__ import annotations
 import argparse
 import json
 
-from geo.communes import check_dept_code, read_communes_source
-from geo.communes_db import (
-    DEFAULT_COG_VINTAGE,
-    DEFAULT_POPULATION_VINTAGE,
-    dept_summary,
-    store_communes,
-)
-from geo.db import get_engine, session_scope
 from geo.fmt import fr_int
+from geo.settings import DEFAULT_COG_VINTAGE, DEFAULT_POPULATION_VINTAGE
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -40,6 +33,10 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run_load(args: argparse.Namespace) -> int:
+    from geo.communes import read_communes_source
+    from geo.communes_db import store_communes
+    from geo.db import get_engine, session_scope
+
     src = read_communes_source(args.source, dept=args.dept)
     with session_scope(get_engine()) as session:
         report = store_communes(session, src, cog_vintage=args.cog,
@@ -53,6 +50,10 @@ def run_load(args: argparse.Namespace) -> int:
 
 
 def run_summary(args: argparse.Namespace) -> int:
+    from geo.communes import check_dept_code
+    from geo.communes_db import dept_summary
+    from geo.db import get_engine, session_scope
+
     dept = check_dept_code(args.dept)
     with session_scope(get_engine()) as session:
         s = dept_summary(session, dept=dept)

@@ -5,19 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from coverage.assign import write_plan_csv
-from coverage.checks import check_plan, format_check
-from coverage.drivetimes import plan_drive_times, site_matrix
-from coverage.mapping import isochrone_layer
-from coverage.planfile import read_plan_file
-from coverage.propose import scenarios
-from coverage.report import write_report
-from coverage.territories import plan_from_epci_grouping
 from geo import settings
-from geo.communes import communes_frame, read_communes_source
-from geo.communes_db import dept_summary, store_communes
-from geo.db import get_engine, session_scope
-from geo.isochrones import estimated_isochrones
 from maillage_cli.communes import format_summary
 from maillage_cli.plan_propose import scenarios_section, scenarios_table_fr, write_scenarios_csv
 
@@ -41,6 +29,19 @@ def _title(text: str) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from coverage.assign import write_plan_csv
+    from coverage.checks import check_plan, format_check
+    from coverage.drivetimes import plan_drive_times, site_matrix
+    from coverage.mapping import isochrone_layer
+    from coverage.planfile import read_plan_file
+    from coverage.propose import scenarios
+    from coverage.report import write_report
+    from coverage.territories import plan_from_epci_grouping
+    from geo.communes import communes_frame, read_communes_source
+    from geo.communes_db import dept_summary, store_communes
+    from geo.db import get_engine, session_scope
+    from geo.isochrones import estimated_isochrones
+
     data = Path(args.data_dir) if args.data_dir else settings.data_dir()
     out = Path(args.out) if args.out else settings.VAR_DIR / "demo"
     engine = get_engine()
@@ -107,6 +108,7 @@ def run_directory(engine, data: Path, *, main_categories: int = 10) -> None:
     from directory.gisco import read_gisco_hospitals
     from directory.store import StreamResult, counts_by_dept, sync_categories, upsert
     from directory.taxonomy import load_categories
+    from geo.db import session_scope
 
     _title("Annuaire : offre réelle de la Haute-Loire et du Puy-de-Dôme")
     categories = load_categories(data)
@@ -151,6 +153,7 @@ def ensure_demo_accounts(engine, *, plan, communes) -> list[tuple[str, str, str]
     from sqlalchemy import text
 
     from coverage.store import save_plan
+    from geo.db import session_scope
     from web.accounts import add_user
 
     ids = {}

@@ -7,18 +7,13 @@ import json
 import sys
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from directory.csv_template import read_csv_template
-from directory.datainclusion import enumeration, read_datainclusion
-from directory.finess import read_finess
-from directory.gisco import read_gisco_hospitals
-from directory.search import SearchQuery, search
-from directory.store import RecordSource, StreamResult, stale, sync_categories, upsert
-from directory.taxonomy import load_categories
 from geo import settings
-from geo.communes import check_dept_code
-from geo.db import get_engine, session_scope
 from geo.fmt import fr_float
+
+if TYPE_CHECKING:
+    from directory.store import RecordSource
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -67,6 +62,12 @@ COMPLETE_EXTRACTS = {"finess", "fhir", "france-services", "gisco"}
 def read_file(fmt: str, path: str, *, dept: str | None, known: set[str],
               source: str = "finess") -> RecordSource:
     """The reader's output for ``fmt``; FHIR inputs are streamed (not read in memory)."""
+    from directory.csv_template import read_csv_template
+    from directory.datainclusion import enumeration, read_datainclusion
+    from directory.finess import read_finess
+    from directory.gisco import read_gisco_hospitals
+    from directory.store import StreamResult
+
     data = settings.data_dir()
     if fmt == "fhir":
         from directory.fhir import FhirReader
@@ -90,6 +91,11 @@ def read_file(fmt: str, path: str, *, dept: str | None, known: set[str],
 
 
 def run_import(args: argparse.Namespace) -> int:
+    from directory.store import sync_categories, upsert
+    from directory.taxonomy import load_categories
+    from geo.communes import check_dept_code
+    from geo.db import get_engine, session_scope
+
     dept = check_dept_code(args.dept) if args.dept else None
     categories = load_categories(settings.data_dir())
     result = read_file(args.format, args.file, dept=dept, known={c.code for c in categories},
@@ -113,6 +119,9 @@ def _progress() -> Callable[[int], None]:
 
 
 def run_search(args: argparse.Namespace) -> int:
+    from directory.search import SearchQuery, search
+    from geo.db import get_engine
+
     query = SearchQuery(q=args.q, sector=args.sector, category=args.category, public=args.public,
                         commune=args.commune, radius_km=args.radius, serves=args.serves,
                         sort=args.sort or ("distance" if args.commune else "relevance"),
@@ -133,6 +142,10 @@ def run_search(args: argparse.Namespace) -> int:
 
 
 def run_stale(args: argparse.Namespace) -> int:
+    from directory.store import stale
+    from geo.communes import check_dept_code
+    from geo.db import get_engine, session_scope
+
     dept = check_dept_code(args.dept)
     with session_scope(get_engine()) as session:
         rows = stale(session, dept=dept)

@@ -6,23 +6,21 @@ import argparse
 import json
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import geopandas as gpd
-
-from coverage.checks import CheckResult, check_plan, format_check
-from coverage.drivetimes import plan_drive_times
-from coverage.plan import Plan
-from coverage.planfile import PlanFile, read_plan_file
-from coverage.report import write_report
-from coverage.sizing import SizingParameters, read_weights
-from coverage.store import load_plan, save_plan
 from geo import settings
-from geo.communes import check_dept_code, communes_frame
-from geo.db import get_engine, session_scope
 from geo.errors import MaillageError
-from geo.estimated import DEFAULT_DETOUR, DEFAULT_SPEED_KMH
-from geo.traveltime import TravelTimeEngine
+from maillage_cli import plan_drive, plan_propose
+from maillage_cli.plan_common import add_drive as _add_drive
+from maillage_cli.plan_common import communes_for, road_engine
+
+if TYPE_CHECKING:
+    import geopandas as gpd
+
+    from coverage.checks import CheckResult
+    from coverage.plan import Plan
+    from coverage.planfile import PlanFile
+    from coverage.sizing import SizingParameters
 
 #: Exit code of ``plan check`` when the plan is readable but not full and unique.
 EXIT_NOT_CONFORMING = 3
@@ -45,16 +43,6 @@ def _add_sizing(p: argparse.ArgumentParser) -> None:
                    help="file active cible du DAC (défaut 1000)")
     g.add_argument("--rate", type=float, default=4.4, help="patients par an pour 1 000 habitants")
     g.add_argument("--weights", help="CSV code;poids (ex. population de 75 ans et plus)")
-
-
-def _add_drive(p: argparse.ArgumentParser) -> None:
-    g = p.add_argument_group("temps de trajet")
-    g.add_argument("--threshold", type=float, default=settings.DEFAULT_THRESHOLD_MINUTES,
-                   help="seuil en minutes au-delà duquel une commune est une zone non couverte")
-    g.add_argument("--roads", help="réseau routier : GraphML, .osm ou .osm.pbf ; sans : temps "
-                                   "estimés à vol d'oiseau")
-    g.add_argument("--detour", type=float, default=DEFAULT_DETOUR, help="facteur de détour (1,3)")
-    g.add_argument("--speed", type=float, default=DEFAULT_SPEED_KMH, help="vitesse moyenne (km/h)")
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -80,21 +68,20 @@ def register(sub: argparse._SubParsersAction) -> None:
     report.add_argument("--note", action="append", default=[], help="note ajoutée au rapport")
     report.set_defaults(handler=run_report)
 
-    from maillage_cli import plan_drive, plan_propose
-
     plan_drive.register_verbs(verbs)
     plan_propose.register_verbs(verbs)
 
 
-def communes_for(dept: str) -> gpd.GeoDataFrame:
-    with get_engine().connect() as conn:
-        return communes_frame(conn, dept=dept)
-
-
 def load_source(args: argparse.Namespace, communes: gpd.GeoDataFrame) -> PlanFile:
     """The plan named by the arguments: a file, or a stored plan."""
+    from coverage.planfile import PlanFile, read_plan_file
+    from geo.communes import check_dept_code
+
     dept = check_dept_code(args.dept)
     if args.plan_id is not None:
+        from coverage.store import load_plan
+        from geo.db import get_engine, session_scope
+
         with session_scope(get_engine()) as session:
             plan = load_plan(session, args.plan_id)
         if plan.dept != dept:
@@ -107,22 +94,19 @@ def load_source(args: argparse.Namespace, communes: gpd.GeoDataFrame) -> PlanFil
 
 
 def sizing_from(args: argparse.Namespace, communes: gpd.GeoDataFrame) -> tuple[SizingParameters, Any]:
+    from coverage.sizing import SizingParameters, read_weights
+
     params = SizingParameters(mode=args.demand_mode, target=args.target, rate_per_1000=args.rate,
                               weights_source=Path(args.weights).name if args.weights else None)
     weights = read_weights(args.weights, codes=set(communes.index)) if args.weights else None
     return params, weights
 
 
-def road_engine(args: argparse.Namespace) -> TravelTimeEngine | None:
-    if not getattr(args, "roads", None):
-        return None
-    from geo.network import load_road_file
-
-    return TravelTimeEngine.from_graph(load_road_file(Path(args.roads)))
-
-
 def run_checks(args: argparse.Namespace, plan: Plan, communes: gpd.GeoDataFrame,
                pf: PlanFile) -> CheckResult:
+    from coverage.checks import check_plan
+    from coverage.drivetimes import plan_drive_times
+
     params, weights = sizing_from(args, communes)
     drive = plan_drive_times(plan, communes, threshold=args.threshold, engine=road_engine(args),
                              detour=args.detour, speed_kmh=args.speed)
@@ -138,6 +122,10 @@ def _print_file_problems(pf: PlanFile) -> None:
 
 
 def run_import(args: argparse.Namespace) -> int:
+    from coverage.store import save_plan
+    from geo.communes import check_dept_code
+    from geo.db import get_engine, session_scope
+
     communes = communes_for(check_dept_code(args.dept))
     pf = load_source(args, communes)
     _print_file_problems(pf)
@@ -152,6 +140,9 @@ def run_import(args: argparse.Namespace) -> int:
 
 
 def run_check(args: argparse.Namespace) -> int:
+    from coverage.checks import format_check
+    from geo.communes import check_dept_code
+
     communes = communes_for(check_dept_code(args.dept))
     pf = load_source(args, communes)
     result = run_checks(args, pf.plan, communes, pf)
@@ -164,6 +155,10 @@ def run_check(args: argparse.Namespace) -> int:
 
 
 def run_report(args: argparse.Namespace) -> int:
+    from coverage.checks import format_check
+    from coverage.report import write_report
+    from geo.communes import check_dept_code
+
     communes = communes_for(check_dept_code(args.dept))
     pf = load_source(args, communes)
     result = run_checks(args, pf.plan, communes, pf)

@@ -4,18 +4,12 @@ from __future__ import annotations
 
 import argparse
 
-from coverage.assign import assign_nearest, write_plan_csv
-from coverage.drivetimes import antenna_sites, site_matrix
-from coverage.plan import Plan
-from coverage.planfile import read_antennas
-from geo.communes import check_dept_code
-from geo.estimated import DEFAULT_DETOUR, DEFAULT_SPEED_KMH
-from geo.traveltime import MODE_LABELS
+from geo.settings import DEFAULT_DETOUR, DEFAULT_SPEED_KMH
+from maillage_cli.plan_common import add_drive as _add_drive
+from maillage_cli.plan_common import communes_for, road_engine
 
 
 def register_verbs(verbs: argparse._SubParsersAction) -> None:
-    from maillage_cli.plan import _add_drive
-
     assign = verbs.add_parser("assign", help="affecter chaque commune à l'antenne la plus proche")
     assign.add_argument("--dept", required=True)
     assign.add_argument("--antennas", required=True,
@@ -32,7 +26,12 @@ def register_verbs(verbs: argparse._SubParsersAction) -> None:
 def run_assign(args: argparse.Namespace) -> int:
     import numpy as np
 
-    from maillage_cli.plan import communes_for, road_engine
+    from coverage.assign import assign_nearest, write_plan_csv
+    from coverage.drivetimes import antenna_sites, site_matrix
+    from coverage.plan import Plan
+    from coverage.planfile import read_antennas
+    from geo.communes import check_dept_code
+    from geo.traveltime import MODE_LABELS
 
     dept = check_dept_code(args.dept)
     communes = communes_for(dept)

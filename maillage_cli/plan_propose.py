@@ -5,23 +5,21 @@ from __future__ import annotations
 import argparse
 import html
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from markupsafe import Markup
 
-from coverage.assign import write_plan_csv
-from coverage.checks import check_plan
-from coverage.drivetimes import plan_drive_times, site_matrix
-from coverage.propose import MODELS, ScenarioRow, propose, scenarios
-from coverage.report import Section, write_report
+from coverage.propose import MODELS, ScenarioRow
 from geo import settings
-from geo.communes import check_dept_code
 from geo.fmt import fr_float, fr_int
-from geo.traveltime import MODE_LABELS
+from maillage_cli.plan_common import add_drive as _add_drive
+from maillage_cli.plan_common import communes_for, road_engine
+
+if TYPE_CHECKING:
+    from coverage.report import Section
 
 
 def register_verbs(verbs: argparse._SubParsersAction) -> None:
-    from maillage_cli.plan import _add_drive
-
     p = verbs.add_parser("propose", help="proposer les sites d'antennes (optimisation exacte)")
     p.add_argument("--dept", required=True)
     p.add_argument("--k", type=int, help="nombre d'antennes (sauf lscp)")
@@ -46,7 +44,7 @@ def register_verbs(verbs: argparse._SubParsersAction) -> None:
 
 
 def _matrix(args: argparse.Namespace, communes):
-    from maillage_cli.plan import road_engine
+    from coverage.drivetimes import site_matrix
 
     points = communes[["point_x", "point_y"]].to_numpy(dtype=float)
     return site_matrix(points, communes, engine=road_engine(args), detour=args.detour,
@@ -54,8 +52,14 @@ def _matrix(args: argparse.Namespace, communes):
 
 
 def run_propose(args: argparse.Namespace) -> int:
+    from coverage.assign import write_plan_csv
+    from coverage.checks import check_plan
+    from coverage.drivetimes import plan_drive_times
+    from coverage.propose import propose
+    from coverage.report import write_report
+    from geo.communes import check_dept_code
     from geo.errors import MaillageError
-    from maillage_cli.plan import communes_for
+    from geo.traveltime import MODE_LABELS
 
     dept = check_dept_code(args.dept)
     if args.model != "lscp" and not args.k:
@@ -119,6 +123,8 @@ def scenarios_table_fr(rows: list[ScenarioRow], *, threshold: float) -> str:
 
 def scenarios_section(rows: list[ScenarioRow], *, threshold: float, label: str) -> Section:
     """The comparison table as a report section (escaped here, trusted by the template)."""
+    from coverage.report import Section
+
     body = "".join(
         f"<tr><td>{r.k}</td><td>{html.escape(', '.join(r.sites))}</td>"
         f"<td class='num'>{fr_float(r.mean_minutes)}</td><td class='num'>{fr_float(r.max_minutes)}</td>"
@@ -144,7 +150,9 @@ def write_scenarios_csv(rows: list[ScenarioRow], path: Path) -> None:
 
 
 def run_scenarios(args: argparse.Namespace) -> int:
-    from maillage_cli.plan import communes_for
+    from coverage.propose import scenarios
+    from geo.communes import check_dept_code
+    from geo.traveltime import MODE_LABELS
 
     dept = check_dept_code(args.dept)
     communes = communes_for(dept)

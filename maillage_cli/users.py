@@ -7,9 +7,8 @@ import getpass
 import sys
 
 from geo import settings
-from geo.db import get_engine, session_scope
 from geo.errors import MaillageError
-from web.accounts import DEPARTEMENT_ROLES, ROLES, add_user, list_users, set_password
+from web.roles import DEPARTEMENT_ROLES, ROLES
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -51,6 +50,9 @@ def read_password(*, from_stdin: bool) -> str:
 
 
 def run_add(args: argparse.Namespace) -> int:
+    from geo.db import get_engine, session_scope
+    from web.accounts import add_user
+
     # An explicit URL: get_engine caches by URL, so DATABASE_URL is read at each command.
     password = read_password(from_stdin=args.password_stdin)
     with session_scope(get_engine(settings.database_url())) as session:
@@ -62,6 +64,9 @@ def run_add(args: argparse.Namespace) -> int:
 
 
 def run_password(args: argparse.Namespace) -> int:
+    from geo.db import get_engine, session_scope
+    from web.accounts import set_password
+
     password = read_password(from_stdin=args.password_stdin)
     with session_scope(get_engine(settings.database_url())) as session:
         set_password(session, email=args.email, password=password)
@@ -71,6 +76,9 @@ def run_password(args: argparse.Namespace) -> int:
 
 
 def run_list(args: argparse.Namespace) -> int:
+    from geo.db import get_engine, session_scope
+    from web.accounts import list_users
+
     with session_scope(get_engine(settings.database_url())) as session:
         users = list_users(session)
     if not users:

@@ -119,3 +119,112 @@ def test_lscp_infeasible_names_the_communes() -> None:
         LSCP.from_cost_matrix(cost, threshold=30, client_labels=["43001 Agnat", "43002 Aiguilhe",
                                                                   "43003 Allègre"]).solve()
     assert "43002 Aiguilhe" in str(info.value) and "Agnat" not in str(info.value)
+
+
+# -- the fast exact p-median against the classical model and spopt --------------------
+
+def geographic(seed: int, n: int):
+    """Random points, straight-line costs, sometimes forbidden pairs (a clustered map)."""
+    rng = np.random.default_rng(seed)
+    centres = rng.uniform(0, 100, size=(4, 2))
+    pts = centres[rng.integers(0, 4, size=n)] + rng.normal(0, 12, size=(n, 2))
+    cost = np.hypot(*(pts[:, None, :] - pts[None, :, :]).transpose(2, 0, 1))
+    if seed % 3 == 0:
+        cost[rng.random(cost.shape) < 0.3] = np.inf
+        np.fill_diagonal(cost, 0.0)
+    weights = rng.integers(0, 5000, size=n).astype(float)
+    return cost, weights
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_pmedian_equals_the_classical_model(seed: int) -> None:
+    n = 20 + 5 * seed
+    cost, weights = geographic(seed, n)
+    rng = np.random.default_rng(100 + seed)
+    k = int(rng.integers(1, 12))
+    fixed = [int(rng.integers(0, n))] if seed % 4 == 0 else None
+    finite = cost[np.isfinite(cost)]
+    max_minutes = float(np.percentile(finite, 70)) if seed % 5 == 1 else None
+    model = PMedian.from_cost_matrix(cost, weights=weights, k=k, fixed=fixed,
+                                     max_minutes=max_minutes)
+    classic = model.solve_classic()
+    fast = model.solve()
+    assert fast.status == "optimal" and fast.gap == 0.0
+    assert fast.objective == pytest.approx(classic.objective, rel=1e-9, abs=1e-9)
+    assert len(fast.sites) == k and set(fixed or []) <= set(fast.sites.tolist())
+    # the objective is the true cost of the returned sites and assignment
+    served = cost[np.arange(n), fast.assignment]
+    assert np.isfinite(served).all() and set(fast.assignment.tolist()) <= set(fast.sites.tolist())
+    assert fast.objective == pytest.approx(float((weights * served).sum()), rel=1e-12)
+    if max_minutes is not None:
+        assert (served <= max_minutes).all()
+
+
+def test_pmedian_warm_start_gives_the_same_optimum() -> None:
+    cost, weights = geographic(7, 80)
+    previous = None
+    for k in range(2, 9):
+        model = PMedian.from_cost_matrix(cost, weights=weights, k=k)
+        warm = model.solve(warm_start=previous)
+        assert warm.objective == pytest.approx(model.solve().objective, rel=1e-9)
+        previous = warm
+
+
+def test_pmedian_time_limit_returns_a_solution_with_its_gap() -> None:
+    cost, weights = geographic(4, 150)
+    result = PMedian.from_cost_matrix(cost, weights=weights, k=7).solve(time_limit=1e-6)
+    assert len(result.sites) == 7 and (result.assignment >= 0).all()
+    assert result.bound <= result.objective + 1e-6
+    if result.status != "optimal":  # never a silent approximation
+        assert result.status.startswith("limite de temps atteinte") and result.gap > 0
+        assert "%" in result.status or "inconnu" in result.status
+
+
+def test_pmedian_on_haute_loire_equals_the_classical_model(shared_data) -> None:
+    from geo.communes import frame_from_source, read_communes_source
+    from geo.estimated import estimated_matrix
+
+    communes = frame_from_source(read_communes_source(shared_data / "communes", dept="43"))
+    points = communes[["point_x", "point_y"]].to_numpy(dtype=float)
+    cost = estimated_matrix(points, points).minutes
+    weights = communes["population"].to_numpy(dtype=float)
+    model = PMedian.from_cost_matrix(cost, weights=weights, k=5)
+    fast, classic = model.solve(), model.solve_classic()
+    assert fast.status == "optimal"
+    assert fast.objective == pytest.approx(classic.objective, rel=1e-9)
+    assert fast.objective == pytest.approx(2_541_009.6, abs=0.1)  # docs/benchmarks.md
+
+
+@pytest.mark.filterwarnings("ignore::DeprecationWarning")  # PuLP 3 about PuLP 4
+@pytest.mark.parametrize("seed", range(3))
+def test_pmedian_equals_spopt(seed: int) -> None:
+    pulp = pytest.importorskip("pulp")
+    spopt_locate = pytest.importorskip("spopt.locate")
+    cost, weights = geographic(3 * seed + 1, 40)   # no forbidden pair: spopt needs finite costs
+    for k in (2, 4):
+        ours = PMedian.from_cost_matrix(cost, weights=weights, k=k).solve()
+        theirs = spopt_locate.PMedian.from_cost_matrix(cost, weights, p_facilities=k)
+        theirs.solve(pulp.HiGHS(msg=False, gapRel=0.0))
+        assert ours.objective == pytest.approx(float(pulp.value(theirs.problem.objective)),
+                                               rel=1e-7)
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_covering_reductions_keep_the_optimum(seed: int) -> None:
+    """Clustered instances: many equal and dominated sites, merged clients."""
+    cost, weights = geographic(seed, 36)
+    cost = np.round(cost / 8) * 8                      # ties: equal coverage sets
+    threshold = 24.0
+    covers = cost <= threshold
+    for k in (2, 3):
+        best = max(float(weights[covers[:, list(s)].any(axis=1)].sum())
+                   for s in combinations(range(cost.shape[1]), k))
+        result = MCLP.from_cost_matrix(cost, weights=weights, k=k, threshold=threshold).solve()
+        assert result.objective == pytest.approx(best) and len(result.sites) == k
+    wide = cost <= 2 * threshold
+    fewest = next((k for k in range(1, 5)
+                   if any(wide[:, list(s)].any(axis=1).all()
+                          for s in combinations(range(cost.shape[1]), k))), None)
+    if fewest is not None:
+        lscp = LSCP.from_cost_matrix(cost, threshold=2 * threshold).solve()
+        assert lscp.objective == fewest and wide[:, lscp.sites].any(axis=1).all()

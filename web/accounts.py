@@ -21,15 +21,8 @@ from werkzeug.security import check_password_hash, generate_password_hash
 from geo.db import Base
 from geo.errors import MaillageError
 from web.audit import record as record_audit  # noqa: F401  (kept for existing callers)
+from web.roles import DEPARTEMENT_ROLES, ROLES  # noqa: F401  (light module: the CLI parser)
 
-ROLES = {
-    "editeur": "éditeur de l'annuaire",
-    "promoteur": "promoteur d'une candidature DAC",
-    "ars": "agence régionale de santé",
-    "admin": "administrateur",
-}
-#: Roles whose account is tied to one département.
-DEPARTEMENT_ROLES = frozenset({"promoteur", "ars"})
 MIN_PASSWORD = 10
 
 

@@ -8,10 +8,7 @@ from flask import Blueprint, Flask, abort, g, request
 from flask.json.provider import DefaultJSONProvider
 
 from geo import settings
-from geo.db import get_engine
 from geo.fmt import fr_float, fr_int
-from web import api, auth, errors, pages, plans, search, security
-from web.accounts import can_access_plan
 
 
 def create_app(*, database_url: str | None = None, testing: bool = False,
@@ -28,6 +25,9 @@ def create_app(*, database_url: str | None = None, testing: bool = False,
     config
         Extra Flask configuration (overrides the defaults).
     """
+    from geo.db import get_engine
+    from web import api, auth, errors, pages, plans, search, security
+
     app = Flask(__name__)
     app.json = StrictJSONProvider(app)
     app.config.update(SECRET_KEY=security.secret_key(), TESTING=testing,
@@ -62,6 +62,9 @@ class StrictJSONProvider(DefaultJSONProvider):
 
 def _test_routes() -> Blueprint:
     """Tiny protected routes, registered only with ``testing=True``."""
+    from web import auth
+    from web.accounts import can_access_plan
+
     bp = Blueprint("testing", __name__, url_prefix="/_test")
 
     @bp.get("/connecte")

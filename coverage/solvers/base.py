@@ -26,9 +26,15 @@ class SolverResult:
     objective
         Objective value of the optimum (model-specific units).
     status
-        ``"optimal"`` or the HiGHS message.
+        ``"optimal"`` when the optimum is proven; otherwise a French message saying that
+        the time limit was reached, with the gap.
     solve_seconds
-        Wall time of the MILP solve alone.
+        Wall time of the solve (bounds, heuristics and MILP).
+    bound
+        Proven bound on the optimum (lower for a minimisation, upper for a
+        maximisation); equal to ``objective`` when the optimum is proven.
+    gap
+        Relative gap ``|objective - bound| / |objective|`` (0 when proven optimal).
     """
 
     sites: np.ndarray
@@ -36,6 +42,23 @@ class SolverResult:
     objective: float
     status: str
     solve_seconds: float
+    bound: float = float("nan")
+    gap: float = 0.0
+
+    @property
+    def optimal(self) -> bool:
+        return self.status == STATUS_OPTIMAL
+
+
+STATUS_OPTIMAL = "optimal"
+
+
+def time_limit_status(gap: float) -> str:
+    """French status of a solve stopped by its time limit, with the proven gap."""
+    if not np.isfinite(gap):
+        return "limite de temps atteinte : meilleure solution trouvée, écart à l'optimum inconnu"
+    pct = f"{100 * gap:.2f}".replace(".", ",")
+    return f"limite de temps atteinte : meilleure solution trouvée, au plus {pct} % de l'optimum"
 
 
 def check_matrix(cost: np.ndarray) -> np.ndarray:
@@ -72,22 +95,68 @@ def check_fixed(fixed: list[int] | None, n_sites: int, k: int | None = None) -> 
     return fixed
 
 
-def solve(c: np.ndarray, integrality: np.ndarray, lower: np.ndarray, upper: np.ndarray,
-          rows: list[tuple[csr_matrix, np.ndarray, np.ndarray]], *, maximize: bool = False,
-          time_limit: float | None = None) -> tuple[np.ndarray, float, str, float]:
-    """Run HiGHS; returns (x, objective, status, seconds)."""
+@dataclass
+class MilpOutcome:
+    """What HiGHS returned: ``x`` is ``None`` when no feasible solution was found."""
+
+    x: np.ndarray | None
+    objective: float
+    optimal: bool
+    bound: float
+    seconds: float
+    message: str
+
+
+def run_milp(c: np.ndarray, integrality: np.ndarray, lower: np.ndarray, upper: np.ndarray,
+             rows: list[tuple[csr_matrix, np.ndarray, np.ndarray]], *, maximize: bool = False,
+             time_limit: float | None = None, rel_gap: float | None = None) -> MilpOutcome:
+    """Run HiGHS (``scipy.optimize.milp``) and keep its incumbent and bound."""
     constraints = [LinearConstraint(a, lo, hi) for a, lo, hi in rows]
     options: dict[str, Any] = {"disp": False}
     if time_limit:
-        options["time_limit"] = time_limit
+        options["time_limit"] = max(float(time_limit), 0.01)
+    if rel_gap is not None:
+        options["mip_rel_gap"] = rel_gap
     start = time.perf_counter()
     res = milp(-c if maximize else c, integrality=integrality, bounds=Bounds(lower, upper),
                constraints=constraints, options=options)
     seconds = time.perf_counter() - start
-    if res.x is None:
-        raise MaillageError(f"Pas de solution : {res.message}")
-    objective = -res.fun if maximize else res.fun
-    return res.x, float(objective), "optimal" if res.status == 0 else str(res.message), seconds
+    sign = -1.0 if maximize else 1.0
+    objective = sign * float(res.fun) if res.x is not None else float("nan")
+    bound = getattr(res, "mip_dual_bound", None)
+    bound = sign * float(bound) if bound is not None and np.isfinite(bound) else objective
+    return MilpOutcome(x=res.x, objective=objective, optimal=res.status == 0,
+                       bound=bound if res.status != 0 else objective, seconds=seconds,
+                       message=str(res.message))
+
+
+def relative_gap(objective: float, bound: float) -> float:
+    if not (np.isfinite(objective) and np.isfinite(bound)):
+        return float("inf")
+    return abs(objective - bound) / max(abs(objective), 1e-9)
+
+
+def checked(out: MilpOutcome) -> tuple[np.ndarray, str, float]:
+    """``(x, status, gap)`` of a HiGHS run; a French error only when it found no solution."""
+    if out.x is None:
+        raise MaillageError(f"Pas de solution : {out.message}")
+    if out.optimal:
+        return out.x, STATUS_OPTIMAL, 0.0
+    gap = relative_gap(out.objective, out.bound)
+    return out.x, time_limit_status(gap), gap
+
+
+def solve(c: np.ndarray, integrality: np.ndarray, lower: np.ndarray, upper: np.ndarray,
+          rows: list[tuple[csr_matrix, np.ndarray, np.ndarray]], *, maximize: bool = False,
+          time_limit: float | None = None) -> tuple[np.ndarray, float, str, float]:
+    """Run HiGHS; returns (x, objective, status, seconds).
+
+    At the time limit the best solution found is returned with a status giving its
+    gap; only when HiGHS found none is there no solution.
+    """
+    out = run_milp(c, integrality, lower, upper, rows, maximize=maximize, time_limit=time_limit)
+    x, status, _ = checked(out)
+    return x, out.objective, status, out.seconds
 
 
 def nearest_open(cost: np.ndarray, sites: np.ndarray) -> np.ndarray:

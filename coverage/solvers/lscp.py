@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import numpy as np
 from scipy.sparse import csr_matrix
 
@@ -9,11 +11,13 @@ from coverage.solvers.base import (
     SolverResult,
     check_fixed,
     check_matrix,
+    checked,
     labels_of,
     nearest_open,
     require_reachable,
-    solve,
+    run_milp,
 )
+from coverage.solvers.reduce import merge_clients, undominated_sites
 
 
 class LSCP:
@@ -31,17 +35,25 @@ class LSCP:
                    client_labels=labels_of(client_labels, cost.shape[0], "client"))
 
     def solve(self, *, time_limit: float | None = None) -> SolverResult:
-        n_clients, n_sites = self.cost.shape
+        """Exact optimum after the exact reductions of :mod:`coverage.solvers.reduce`."""
+        start = time.perf_counter()
         covers = self.cost <= self.threshold
         require_reachable(covers, self.client_labels,
                           what=f"à moins de {self.threshold:g} minutes (couverture impossible)")
-        ci, sj = np.nonzero(covers)
-        rows = csr_matrix((np.ones(len(ci)), (ci, sj)), shape=(n_clients, n_sites))
-        lower = np.zeros(n_sites)
-        lower[self.fixed] = 1.0
-        x, objective, status, seconds = solve(
-            np.ones(n_sites), np.ones(n_sites), lower, np.ones(n_sites),
-            [(rows, np.ones(n_clients), np.full(n_clients, np.inf))], time_limit=time_limit)
-        sites = np.flatnonzero(x > 0.5)
+        rows, _ = merge_clients(covers, np.ones(len(covers)))
+        keep = undominated_sites(rows, self.fixed)
+        rows = rows[:, keep]
+        n_clients, n_kept = rows.shape
+        ci, sj = np.nonzero(rows)
+        matrix = csr_matrix((np.ones(len(ci)), (ci, sj)), shape=(n_clients, n_kept))
+        lower = np.zeros(n_kept)
+        lower[np.flatnonzero(np.isin(keep, self.fixed))] = 1.0
+        out = run_milp(
+            np.ones(n_kept), np.ones(n_kept), lower, np.ones(n_kept),
+            [(matrix, np.ones(n_clients), np.full(n_clients, np.inf))], time_limit=time_limit)
+        x, status, gap = checked(out)
+        sites = np.sort(keep[np.flatnonzero(x > 0.5)])
         return SolverResult(sites=sites, assignment=nearest_open(self.cost, sites),
-                            objective=objective, status=status, solve_seconds=seconds)
+                            objective=float(len(sites)), status=status,
+                            solve_seconds=time.perf_counter() - start, bound=out.bound,
+                            gap=gap)

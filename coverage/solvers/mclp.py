@@ -2,10 +2,20 @@
 
 from __future__ import annotations
 
+import time
+
 import numpy as np
 from scipy.sparse import coo_matrix, csr_matrix
 
-from coverage.solvers.base import SolverResult, check_fixed, check_matrix, nearest_open, solve
+from coverage.solvers.base import (
+    SolverResult,
+    check_fixed,
+    check_matrix,
+    checked,
+    nearest_open,
+    run_milp,
+)
+from coverage.solvers.reduce import merge_clients, undominated_sites
 
 
 class MCLP:
@@ -22,28 +32,41 @@ class MCLP:
                    fixed=check_fixed(fixed, cost.shape[1], k))
 
     def solve(self, *, time_limit: float | None = None) -> SolverResult:
-        n_clients, n_sites = self.cost.shape
+        """Exact optimum after the exact reductions of :mod:`coverage.solvers.reduce`."""
+        start = time.perf_counter()
+        n_sites = self.cost.shape[1]
         covers = self.cost <= self.threshold          # inf never covers
-        n = n_sites + n_clients                       # y sites, then z clients (covered)
-        ci, sj = np.nonzero(covers)
+        useful = covers.any(axis=1) & (self.weights > 0)
+        rows, weights = merge_clients(covers[useful], self.weights[useful])
+        keep = undominated_sites(rows, self.fixed)
+        if len(keep) < self.k:                        # everything coverable: pad
+            keep = np.union1d(keep, np.setdiff1d(np.arange(n_sites), keep)[: self.k - len(keep)])
+        rows = rows[:, keep]
+        n_clients, n_kept = rows.shape
+        n = n_kept + n_clients                        # y kept sites, then z clients (covered)
+        ci, sj = np.nonzero(rows)
         # z_i - Σ_{j covers i} y_j ≤ 0
-        rows = coo_matrix((np.concatenate([np.ones(n_clients), -np.ones(len(ci))]),
-                           (np.concatenate([np.arange(n_clients), ci]),
-                            np.concatenate([n_sites + np.arange(n_clients), sj]))),
-                          shape=(n_clients, n)).tocsr()
-        count = csr_matrix((np.ones(n_sites), (np.zeros(n_sites, dtype=int), np.arange(n_sites))),
+        block = coo_matrix((np.concatenate([np.ones(n_clients), -np.ones(len(ci))]),
+                            (np.concatenate([np.arange(n_clients), ci]),
+                             np.concatenate([n_kept + np.arange(n_clients), sj]))),
+                           shape=(n_clients, n)).tocsr()
+        count = csr_matrix((np.ones(n_kept), (np.zeros(n_kept, dtype=int), np.arange(n_kept))),
                            shape=(1, n))
-        c = np.concatenate([np.zeros(n_sites), self.weights])
+        c = np.concatenate([np.zeros(n_kept), weights])
         lower = np.zeros(n)
-        lower[self.fixed] = 1.0
-        x, objective, status, seconds = solve(
-            c, np.concatenate([np.ones(n_sites), np.zeros(n_clients)]), lower, np.ones(n),
-            [(rows, np.full(n_clients, -np.inf), np.zeros(n_clients)),
+        lower[np.flatnonzero(np.isin(keep, self.fixed))] = 1.0
+        out = run_milp(
+            c, np.concatenate([np.ones(n_kept), np.zeros(n_clients)]), lower, np.ones(n),
+            [(block, np.full(n_clients, -np.inf), np.zeros(n_clients)),
              (count, np.array([self.k]), np.array([self.k]))], maximize=True,
             time_limit=time_limit)
-        sites = np.flatnonzero(x[:n_sites] > 0.5)
+        x, status, gap = checked(out)
+        sites = np.sort(keep[np.flatnonzero(x[:n_kept] > 0.5)])
+        covered = float(self.weights[covers[:, sites].any(axis=1)].sum())
         return SolverResult(sites=sites, assignment=nearest_open(self.cost, sites),
-                            objective=objective, status=status, solve_seconds=seconds)
+                            objective=covered, status=status,
+                            solve_seconds=time.perf_counter() - start, bound=out.bound,
+                            gap=gap)
 
     def coverage_share(self, result: SolverResult) -> float:
         total = float(self.weights.sum())
