@@ -39,6 +39,7 @@ def users(communes_loaded: Engine):
     yield created
     with communes_loaded.begin() as conn:
         ids = [i for _, i in created.values()]
+        conn.execute(text("DELETE FROM candidacies WHERE submitted_by = ANY(:ids)"), {"ids": ids})
         conn.execute(text("DELETE FROM plans WHERE owner_id = ANY(:ids)"), {"ids": ids})
         conn.execute(text("DELETE FROM audit_log WHERE user_id = ANY(:ids)"), {"ids": ids})
         conn.execute(text("DELETE FROM users WHERE id = ANY(:ids)"), {"ids": ids})

@@ -121,7 +121,7 @@ def show(candidacy_id: int):
         log = history(session, entity="candidature", entity_id=candidacy_id)
         versions = list_candidacies(session, depts=[info["departement"]],
                                     candidate_keys=[info["candidate_key"]])
-    return render_template("candidacy.html", info=info, plan=plan, check=checked(plan),
+    return render_template("candidacies_show.html", info=info, plan=plan, check=checked(plan),
                            log=log, versions=versions, statuses=STATUS_LABELS,
                            decisions=DECISIONS)
 

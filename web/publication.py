@@ -222,8 +222,8 @@ def _dac_card(dept: str, seat: str | None) -> dict[str, Any] | None:
         "SELECT s.id, s.name, s.address, s.postal_code, s.commune_name, s.phone, s.email, "
         "s.website FROM structures s LEFT JOIN communes c ON c.code = s.commune_code "
         "WHERE s.category_code = :cat AND (c.departement = :d OR s.postal_code LIKE :prefix) "
-        "ORDER BY CASE WHEN :seat IS NULL THEN 0 ELSE ST_Distance(s.point, (SELECT "
-        "ST_Transform(point, 4326) FROM communes WHERE code = :seat)) END, s.id LIMIT 1")
+        "ORDER BY s.point <-> (SELECT ST_Transform(point, 4326) FROM communes "
+        "WHERE code = CAST(:seat AS varchar)) NULLS LAST, s.id LIMIT 1")
     with _engine().connect() as conn:
         row = conn.execute(sql, {"cat": DAC_CATEGORY, "d": dept, "prefix": dept + "%",
                                  "seat": seat}).mappings().first()
