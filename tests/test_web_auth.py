@@ -375,7 +375,7 @@ def test_search_page_uses_local_assets_only(app: Flask) -> None:
     scripts = re.findall(r'<script[^>]*src="([^"]+)"', html)
     assert scripts == ["/static/vendor/leaflet/leaflet.js",
                        "/static/vendor/leaflet.markercluster/leaflet.markercluster.js",
-                       "/static/js/search.js"]
+                       "/static/js/search.js", "/static/js/dac-banner.js"]
     assert "<script>" not in html   # no inline script: the CSP would block it anyway
     links = re.findall(r'<link[^>]*href="([^"]+)"', html)
     assert links and all(h.startswith("/static/") for h in links)
