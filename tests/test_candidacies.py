@@ -356,6 +356,29 @@ def test_review_page_and_exports(app, users, scenario) -> None:
     assert admin.get("/ars/candidatures").status_code == 400
 
 
+def test_hostile_input_is_refused_in_french(app, users, scenario, communes_loaded) -> None:
+    ars = login(app, users["ars"][0])
+    cand = scenario["cand_b"]
+    for data, message in (({"statut": "retenue", "commentaire": "x" * 2001}, "trop long"),
+                          ({"statut": "annulee", "commentaire": ""}, "Décision inconnue"),
+                          ({"statut": "", "commentaire": ""}, "Décision inconnue")):
+        r = ars.post(f"/candidatures/{cand}/decision",
+                     data=data | {"csrf_token": _token(ars, "/ars/candidatures")})
+        assert r.status_code == 302
+        assert message in ars.get(r.headers["Location"]).get_data(as_text=True)
+    with communes_loaded.connect() as conn:
+        assert conn.execute(text("SELECT status FROM candidacies WHERE id = :i"),
+                            {"i": cand}).scalar_one() == "deposee"
+    assert ars.get("/candidatures/999999").status_code == 404
+    a1 = login(app, users["a1"][0])
+    assert submit(a1, 999999).status_code == 404
+    client = app.test_client()
+    for code in ("abc", "43157' OR 1=1", "4315"):
+        r = client.get(f"/api/v1/communes/{code}/dac")
+        assert r.status_code == 400 and "Code commune" in r.get_json()["erreur"]
+    assert client.get("/api/v1/dac/43/nope").status_code == 404
+
+
 # --- decisions, versions, audit, publication ------------------------------------------
 
 def test_decision_versions_audit_and_publication(app, users, scenario, files, shared_data,
