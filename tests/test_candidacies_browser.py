@@ -71,9 +71,12 @@ def site(communes_loaded: Engine, shared_data: Path, tmp_path_factory, communes_
 
 
 def _wait(driver, condition, timeout: float = 20):
+    from selenium.common.exceptions import StaleElementReferenceException
     from selenium.webdriver.support.ui import WebDriverWait
 
-    return WebDriverWait(driver, timeout).until(condition)
+    # The page may be replaced between finding an element and reading it (a form post).
+    return WebDriverWait(driver, timeout, ignored_exceptions=(
+        StaleElementReferenceException,)).until(condition)
 
 
 def _login(site, who: str) -> None:
