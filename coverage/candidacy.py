@@ -15,9 +15,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import geopandas as gpd
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
@@ -28,6 +27,9 @@ from coverage.plan import Antenna, Plan
 from coverage.store import load_plan, plan_info
 from geo import settings
 from geo.errors import MaillageError
+
+if TYPE_CHECKING:
+    import geopandas as gpd
 
 #: Statuses as the pages show them. ``brouillon`` is a plan never submitted.
 STATUS_LABELS = {"brouillon": "brouillon", "deposee": "déposée", "retenue": "retenue",

@@ -475,3 +475,23 @@ def _snapshot(engine: Engine, candidacy_id: int) -> dict:
     with engine.connect() as conn:
         return conn.execute(text("SELECT snapshot FROM candidacies WHERE id = :i"),
                             {"i": candidacy_id}).scalar_one()
+
+
+def test_exports_neutralise_formulas_in_candidacy_names(app, users, files) -> None:
+    from openpyxl import load_workbook
+
+    hostile = "=HYPERLINK(\"http://x.invalid\",\"clic\")"
+    b = login(app, users["b"][0])
+    assert submit(b, upload(b, files["b"], hostile)).status_code == 302
+    ars = login(app, users["ars"][0])
+    page = ars.get("/ars/candidatures").get_data(as_text=True)
+    assert "=HYPERLINK(&#34;http" in page or "=HYPERLINK(&quot;http" in page
+    body = ars.get("/ars/candidatures.csv").get_data(as_text=True)
+    cells = [c for row in csv.reader(io.StringIO(body.lstrip("\ufeff")), delimiter=";")
+             for c in row]
+    assert any(c.startswith("'=HYPERLINK") for c in cells)
+    assert not any(c.startswith(("=", "+", "@")) for c in cells)
+    book = load_workbook(io.BytesIO(ars.get("/ars/candidatures.xlsx").data))
+    values = [cell for row in book["Synthèse"].iter_rows() for cell in row
+              if isinstance(cell.value, str) and "HYPERLINK" in cell.value]
+    assert values and all(cell.data_type == "s" for cell in values)
