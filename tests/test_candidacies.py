@@ -248,6 +248,8 @@ def test_role_route_matrix(app, users, scenario, files, communes_loaded) -> None
             assert status == expected, (who, route, status)
             refused.append((who, route))
     assert len(refused) >= 20
+    # Not even an admin submits on a promoter's behalf.
+    assert attempt(login(app, users["admin"][0]), "deposer") == 403
     with communes_loaded.connect() as conn:
         row = conn.execute(text("SELECT status, decided_by FROM candidacies WHERE id = :i"),
                            {"i": cand_a}).one()

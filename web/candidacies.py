@@ -86,6 +86,10 @@ def _candidacy_or_403(candidacy_id: int) -> tuple[dict[str, Any], Plan]:
 @bp.post("/plans/<int:plan_id>/deposer")
 @role_required("promoteur")
 def submit(plan_id: int):
+    if g.user.role != "promoteur":
+        # A candidacy is submitted by its promoter, never on their behalf (not even by an
+        # admin): the snapshot names its author and organisation.
+        abort(403)
     with session_scope(_engine()) as session:
         try:
             info = plan_info(session, plan_id)
