@@ -173,7 +173,12 @@ def ensure_demo_accounts(engine, *, plan, communes) -> list[tuple[str, str, str]
         if jeune is not None and velay is not None:
             jeune.communes += velay.communes[:12]   # overlaps with the first candidacy
             del rival.antennas[rival.antennas.index(velay)]
+        from coverage.candidacy import submit_plan
+
         with session_scope(engine) as session:
-            save_plan(session, plan, owner_id=ids[DEMO_ACCOUNTS[0][0]])
-            save_plan(session, rival, owner_id=ids[DEMO_ACCOUNTS[1][0]])
+            # Both are submitted as candidacies: the ARS never sees drafts.
+            for account, candidacy in ((DEMO_ACCOUNTS[0], plan), (DEMO_ACCOUNTS[1], rival)):
+                plan_id = save_plan(session, candidacy, owner_id=ids[account[0]])
+                submit_plan(session, plan_id, user_id=ids[account[0]], user_name=account[3],
+                            organisation_id=None, organisation_name=None)
     return [(email, role, DEMO_PASSWORD) for email, role, _, _ in DEMO_ACCOUNTS]

@@ -195,4 +195,9 @@ def openapi_document() -> dict[str, Any]:
 
 @bp.get("/openapi.json")
 def openapi():
-    return jsonify(openapi_document())
+    document = openapi_document()
+    # --- publication of the retained DAC territories (web/publication.py) ---
+    from web.publication import openapi_paths
+
+    document["paths"].update(openapi_paths())
+    return jsonify(document)

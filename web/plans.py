@@ -23,6 +23,7 @@ from flask import (
 )
 
 from coverage.annex import annex_rows, annex_table
+from coverage.candidacy import latest_by_plan
 from coverage.checks import CheckResult, check_plan
 from coverage.drivetimes import plan_drive_times
 from coverage.mapping import simplified_wgs84
@@ -59,7 +60,9 @@ def _plan_or_403(plan_id: int) -> tuple[Plan, dict[str, Any]]:
             info = plan_info(session, plan_id)
         except MaillageError:
             abort(404)
-        if not can_access_plan(g.user, owner_id=info["owner_id"], plan_dept=info["departement"]):
+        submitted = bool(latest_by_plan(session, [plan_id]))
+        if not can_access_plan(g.user, owner_id=info["owner_id"], plan_dept=info["departement"],
+                               organisation_id=info["organisation_id"], submitted=submitted):
             abort(403)
         return load_plan(session, plan_id), info
 
@@ -76,12 +79,14 @@ def index():
         abort(403)
     with session_scope(_engine()) as session:
         if g.user.role == "promoteur":
-            rows = list_plans(session, owner_id=g.user.id)
+            rows = list_plans(session, owner_id=g.user.id, organisation_id=g.user.organisation_id)
         elif g.user.role == "ars":
-            rows = list_plans(session, dept=g.user.departement)
+            # Drafts stay private to the promoter's organisation.
+            rows = list_plans(session, dept=g.user.departement, submitted_only=True)
         else:
             rows = list_plans(session)
-    return render_template("plans.html", plans=rows)
+        candidacies = latest_by_plan(session, [r["id"] for r in rows])
+    return render_template("plans.html", plans=rows, candidacies=candidacies)
 
 
 @bp.post("/plans/importer")
@@ -109,10 +114,11 @@ def upload():
     if not pf.plan.antennas:
         flash("Aucune ligne valide : rien n'est importé.", "erreur")
         return redirect(url_for("plans.index"))
-    pf.plan.author = g.user.display_name
+    pf.plan.author = g.user.signature
     with session_scope(_engine()) as session:
         plan_id = save_plan(session, pf.plan, owner_id=g.user.id,
-                            source_filename=upload.filename[:300])
+                            source_filename=upload.filename[:300],
+                            organisation_id=g.user.organisation_id)
     flash(f"Plan importé : {len(pf.plan.claims())} communes affectées.", "info")
     return redirect(url_for("plans.show", plan_id=plan_id))
 
@@ -136,9 +142,10 @@ def propose_sites():
     matrix = site_matrix(communes[["point_x", "point_y"]].to_numpy(dtype=float), communes)
     proposal = propose(communes, matrix, k=k,
                        name=f"Proposition optimale : {k} antenne(s) (p-médiane)")
-    proposal.plan.author = g.user.display_name
+    proposal.plan.author = g.user.signature
     with session_scope(_engine()) as session:
-        plan_id = save_plan(session, proposal.plan, owner_id=g.user.id)
+        plan_id = save_plan(session, proposal.plan, owner_id=g.user.id,
+                            organisation_id=g.user.organisation_id)
     flash(f"Proposition calculée ({matrix.label}) : modifiez-la en téléchargeant l'annexe 1.",
           "info")
     return redirect(url_for("plans.show", plan_id=plan_id))
@@ -148,7 +155,10 @@ def propose_sites():
 @login_required
 def show(plan_id: int):
     plan, info = _plan_or_403(plan_id)
-    return render_template("plan.html", plan=plan, info=info, check=checked(plan))
+    with session_scope(_engine()) as session:
+        candidacy = latest_by_plan(session, [plan_id]).get(plan_id)
+    return render_template("plan.html", plan=plan, info=info, check=checked(plan),
+                           candidacy=candidacy)
 
 
 @bp.get("/plans/<int:plan_id>/carte.geojson")
@@ -247,7 +257,8 @@ def compare(plans: list[tuple[int, Plan]]) -> dict[str, Any]:
 @role_required("ars")
 def review():
     with session_scope(_engine()) as session:
-        available = list_plans(session, dept=g.user.departement if g.user.role == "ars" else None)
+        available = list_plans(session, dept=g.user.departement if g.user.role == "ars" else None,
+                               submitted_only=True)
     if not request.args.getlist("plans"):
         return render_template("review.html", available=available, result=None, selected=[])
     plans = _selected_plans()
