@@ -9,7 +9,7 @@ from flask import Blueprint, Flask, abort, g, request
 from geo import settings
 from geo.db import get_engine
 from geo.fmt import fr_float, fr_int
-from web import api, auth, errors, pages, plans, search, security
+from web import api, auth, basemap, errors, pages, plans, search, security
 from web.accounts import can_access_plan
 
 
@@ -40,6 +40,7 @@ def create_app(*, database_url: str | None = None, testing: bool = False,
     # search before pages: both used to answer /recherche, the first registered wins.
     for blueprint in (api.bp, auth.bp, search.bp, pages.bp, plans.bp):
         app.register_blueprint(blueprint)
+    basemap.install(app)
     if testing:
         app.register_blueprint(_test_routes())
     return app
