@@ -150,6 +150,7 @@ class PlanLayers:
             "name": self.plan_name, "dept": self.dept,
             "antennas": [{"name": n, "colour": c} for n, c in self.colours.items()],
             "seats": [{"antenna": s.antenna, "colour": s.colour, "commune": s.commune_name,
+                       "code": s.commune,
                        "ll": [round(s.lat, 5), round(s.lon, 5)]} for s in self.seats],
             "communes": feats, "styles": mapstyle.STYLES, "seat": mapstyle.SEAT,
             "hatch": mapstyle.HATCH, "legend": self.legend,

@@ -42,7 +42,7 @@ STYLES: dict[str, dict[str, Any]] = {
                   "fillColor": DUPLICATE_RED, "fillOpacity": 0.8},
     # Drawn over the fill of a commune beyond the drive-time threshold: a dashed dark
     # outline, never red (red means « couverte plusieurs fois »).
-    "beyond": {"color": BEYOND_INK, "weight": 2.2, "opacity": 1, "dashArray": "5 4"},
+    "beyond": {"color": BEYOND_INK, "weight": 1.8, "opacity": 1, "dashArray": "5 4"},
     # Comparison of candidacies: communes claimed by exactly one plan.
     "single": {"color": "#ffffff", "weight": 0.6, "opacity": 0.9, "fillColor": "#7fb8d6",
                "fillOpacity": 0.6},

@@ -119,6 +119,6 @@ def test_map_highlights_problems_and_takes_extra_layers(tmp_path: Path, shared_d
     m = build_map(plan, communes_43, check_plan(plan, communes_43), extra_layers=[extra])
     html = save_map(m, tmp_path / "carte.html").read_text(encoding="utf-8")
     assert "Isochrones de test" in html
-    assert "Non couverte (1)" in html and "Couverte plusieurs fois (1)" in html
-    assert html.count('"status": "non couverte"') == 1
-    assert html.count('"status": "doublon"') == 1
+    assert "Commune non couverte (1)" in html and "Commune couverte plusieurs fois (1)" in html
+    assert html.count('"status": "uncovered"') == 1
+    assert html.count('"status": "duplicate"') == 1

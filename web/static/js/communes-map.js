@@ -47,11 +47,11 @@
       overlays[data.beyond_label] = beyond;
     }
     var seats = L.layerGroup(data.seats.map(function (s) {
-      var marker = L.circleMarker(s.ll, L.extend({}, data.seat, { fillColor: s.colour, className: "seat" }));
-      marker.bindTooltip(s.antenna, { permanent: true, direction: "right", className: "seat-label" });
+      var marker = L.circleMarker(s.ll, L.extend({}, data.seat, { fillColor: s.colour, className: "seat", pane: "seats" }));
+      marker.bindTooltip(s.antenna, { permanent: true, direction: "right", offset: [8, 0], className: "seat-label" });
       var box = M.el("div");
-      box.appendChild(M.el("strong", "Siège : " + s.antenna));
-      if (s.commune) { box.appendChild(M.el("div", s.commune)); }
+      box.appendChild(M.el("strong", "Siège de l'antenne " + s.antenna));
+      if (s.commune) { box.appendChild(M.el("div", "Commune : " + s.commune)); }
       marker.bindPopup(box);
       return marker;
     })).addTo(map);
@@ -120,7 +120,9 @@
     } else {
       overlays = showPlan(data);
     }
-    return M.basemap(map, data.dept, { communes: false }).then(function (base) {
+    // The seat's own label names the antenna: the town's name would sit under it.
+    var seatCodes = (data.seats || []).map(function (s) { return s.code; });
+    return M.basemap(map, data.dept, { communes: false, hide: seatCodes }).then(function (base) {
       overlays["Noms des communes"] = base.labels;
       overlays["Limite de département"] = base.outline;
       L.control.layers(views, overlays, { collapsed: true }).addTo(map);

@@ -113,20 +113,21 @@
     map.createPane("basemap").style.zIndex = 250;   // over tiles, under the layers
     map.createPane("labels").style.zIndex = 640;    // over layers, under popups
     map.getPane("labels").style.pointerEvents = "none";
+    map.createPane("seats").style.zIndex = 645;     // seats over the names
     node.setAttribute("tabindex", "0");
-    var notice = d.noteId ? document.getElementById(d.noteId) : null;
-    if (!notice) {
-      var ctl = L.control({ position: "topright" });
-      ctl.onAdd = function () {
-        var div = L.DomUtil.create("div", "map-offline");
-        div.setAttribute("role", "status");
-        div.textContent = d.offline || "";
-        div.hidden = true;
-        return div;
-      };
-      ctl.addTo(map);
-      notice = ctl.getContainer();
-    }
+    // The notice sits on the map (and in the page's own note, when it has one).
+    var ctl = L.control({ position: "topright" });
+    ctl.onAdd = function () {
+      var div = L.DomUtil.create("div", "map-offline");
+      div.setAttribute("role", "status");
+      div.textContent = d.offline || "";
+      div.hidden = true;
+      return div;
+    };
+    ctl.addTo(map);
+    var notices = [ctl.getContainer()];
+    if (d.noteId && document.getElementById(d.noteId)) { notices.push(document.getElementById(d.noteId)); }
+    function notice(show) { notices.forEach(function (n) { n.hidden = !show; }); }
     if (d.tiles) {
       var failures = 0;
       var tiles = L.tileLayer(d.tiles, {
@@ -135,11 +136,11 @@
       });
       tiles.on("tileerror", function () {
         failures += 1;
-        notice.hidden = false;
+        notice(true);
         node.classList.add("offline");
       });
       tiles.on("tileload", function () {
-        if (failures === 0) { notice.hidden = true; node.classList.remove("offline"); }
+        if (failures === 0) { notice(false); node.classList.remove("offline"); }
       });
       tiles.addTo(map);
       map._maillageTiles = tiles;
@@ -165,6 +166,8 @@
         { pane: "basemap", interactive: false,
           style: L.extend({}, data.styles.departement, { fill: false }) }).addTo(group);
       var labels = L.layerGroup();
+      var hide = opts.hide || [];
+      data.labels = data.labels.filter(function (lab) { return hide.indexOf(lab.c) < 0; });
       var markers = data.labels.map(function (lab) {
         var span = el("span", lab.n, "place-label");
         var m = L.marker(lab.ll, { pane: "labels", interactive: false, keyboard: false,
@@ -172,10 +175,21 @@
         m._minZoom = lab.z;
         return m;
       });
+      // Names by priority (the server sorts them: biggest first); a name that would
+      // overlap one already placed waits for a closer zoom.
       function refresh() {
-        var z = map.getZoom();
-        markers.forEach(function (m) {
+        var z = map.getZoom(), placed = [];
+        markers.forEach(function (m, i) {
           var on = z >= m._minZoom;
+          if (on) {
+            var p = map.latLngToLayerPoint(m.getLatLng());
+            var w = data.labels[i].n.length * 7 + 6, h = 16;
+            var box = [p.x - w / 2, p.y - h / 2, p.x + w / 2, p.y + h / 2];
+            on = !placed.some(function (b) {
+              return box[0] < b[2] && b[0] < box[2] && box[1] < b[3] && b[1] < box[3];
+            });
+            if (on) { placed.push(box); }
+          }
           if (on && !labels.hasLayer(m)) { labels.addLayer(m); }
           if (!on && labels.hasLayer(m)) { labels.removeLayer(m); }
         });
