@@ -30,6 +30,7 @@ from web.accounts import add_user
 PASSWORD = "mot-de-passe-cartes"
 ARTEFACTS = settings.PROJECT_ROOT / "var" / "test-artefacts"
 SEATS = ["43157", "43268", "43040"]
+XSS = "<img src=x onerror=window.__xss=1>"
 
 
 @pytest.fixture(scope="module")
@@ -56,8 +57,9 @@ def site(communes_loaded: Engine, shared_data: Path, communes_43):
         communes=communes_43, dept="43", seats=SEATS, name=f"Plan démo {tag}")
     other = plan_from_epci_grouping(
         shared_data / "territories" / "haute-loire-3-territoires-hypothese.csv",
-        communes=communes_43, dept="43", seats=SEATS, name=f"Plan rival {tag}")
+        communes=communes_43, dept="43", seats=SEATS, name=f"Plan rival {tag} {XSS}")
     other.antennas = other.antennas[:2]
+    other.antennas[0].name = f"Antenne {XSS}"   # names come from users' files
     with session_scope(communes_loaded) as session:
         demo_id = save_plan(session, demo, owner_id=ids[0])
         other_id = save_plan(session, other, owner_id=ids[0])
@@ -213,6 +215,25 @@ def test_plan_page_legend_names_every_symbol(site) -> None:
     labels = _visible_labels(driver)
     assert "Monistrol-sur-Loire" in labels and "Le Puy-en-Velay" not in labels
     _shot(driver, "plan-demo.png")
+    # A plan whose names carry markup: seat labels, legend and layers show it as text.
+    driver.get(f"{site['base']}/plans/{site['other_id']}")
+    _wait(driver, lambda d: d.find_element(By.ID, "map").get_attribute("data-ready") == "1")
+    assert any(XSS in t.text for t in driver.find_elements(By.CSS_SELECTOR, ".seat-label"))
+    assert any(XSS in e["label"] for e in _legend(driver))
+    assert driver.execute_script("return window.__xss === undefined")
+
+
+def _choose_view(driver, name: str) -> str:
+    """Pick a base view in the layer control (opened if needed); its label text."""
+    from selenium.webdriver.common.by import By
+
+    if not driver.find_elements(By.CSS_SELECTOR, ".leaflet-control-layers-expanded"):
+        driver.find_element(By.CSS_SELECTOR, ".leaflet-control-layers-toggle").click()
+    for label in driver.find_elements(By.CSS_SELECTOR, ".leaflet-control-layers-base label"):
+        if name in label.text:
+            label.find_element(By.TAG_NAME, "input").click()
+            return str(label.text)
+    raise AssertionError(f"no view {name!r}")
 
 
 def test_colours_equal_on_comparison_and_report(site) -> None:
@@ -228,14 +249,16 @@ def test_colours_equal_on_comparison_and_report(site) -> None:
                  By.CSS_SELECTOR, f"#plan-antennas tr[data-plan='{site['demo_id']}']")}
     assert table == site["colours"]
     # Show the demo plan on the comparison map: its legend uses the same colours.
-    driver.find_element(By.CSS_SELECTOR, ".leaflet-control-layers-toggle").click()
-    for label in driver.find_elements(By.CSS_SELECTOR, ".leaflet-control-layers-base label"):
-        if site["demo"].name in label.text:
-            label.find_element(By.TAG_NAME, "input").click()
+    _choose_view(driver, site["demo"].name)
     _wait(driver, lambda d: any(e["key"] == "antenna" for e in _legend(d)))
     assert {e["antenna"]: e["colour"] for e in _legend(driver)
             if e["key"] == "antenna"} == site["colours"]
     _shot(driver, "comparaison.png")
+    # The rival's names (markup) are shown as text in the layer control and legend.
+    assert XSS in _choose_view(driver, "Plan rival")
+    _wait(driver, lambda d: any(XSS in e["label"] for e in _legend(d)))
+    assert driver.execute_script("return window.__xss === undefined")
+    assert driver.find_elements(By.CSS_SELECTOR, "#map img[src='x']") == []
     driver.get(f"{site['base']}/plans/{site['demo_id']}/rapport")
     circles = driver.find_elements(By.CSS_SELECTOR, "#carte svg circle[data-antenna]")
     assert {c.get_attribute("data-antenna"): c.get_attribute("fill") for c in circles} \

@@ -44,11 +44,12 @@
       var beyond = L.geoJSON(features(data, function (c) { return c.b; }), {
         interactive: false, style: L.extend({}, data.styles.beyond, { fill: false })
       }).addTo(map);
-      overlays[data.beyond_label] = beyond;
+      overlays[M.escapeHtml(data.beyond_label)] = beyond;
     }
     var seats = L.layerGroup(data.seats.map(function (s) {
       var marker = L.circleMarker(s.ll, L.extend({}, data.seat, { fillColor: s.colour, className: "seat", pane: "seats" }));
-      marker.bindTooltip(s.antenna, { permanent: true, direction: "right", offset: [8, 0], className: "seat-label" });
+      // A DOM node, never a string: Leaflet would insert a string as HTML.
+      marker.bindTooltip(M.el("span", s.antenna), { permanent: true, direction: "right", offset: [8, 0], className: "seat-label" });
       var box = M.el("div");
       box.appendChild(M.el("strong", "Siège de l'antenne " + s.antenna));
       if (s.commune) { box.appendChild(M.el("div", "Commune : " + s.commune)); }
@@ -98,7 +99,7 @@
     legend.addTo(map);
     legend.show(legendEntries());
     var views = { "Revendications": L.layerGroup().addTo(map) };
-    data.plans.forEach(function (p, i) { var g = L.layerGroup(); g._view = i; views["Plan : " + p.name] = g; });
+    data.plans.forEach(function (p, i) { var g = L.layerGroup(); g._view = i; views["Candidature : " + M.escapeHtml(p.name)] = g; });
     views.Revendications._view = -1;
     map.on("baselayerchange", function (e) {
       view = e.layer._view;

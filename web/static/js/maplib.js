@@ -14,6 +14,12 @@
     return node;
   }
 
+  // Leaflet's layer control writes layer names as HTML: names from users go through this.
+  function escapeHtml(text) {
+    return String(text).replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;")
+      .replace(/"/g, "&quot;").replace(/'/g, "&#39;");
+  }
+
   // [[[x0, y0, dx, dy, ...], hole...], polygon...] in 1e-5 degree -> GeoJSON coordinates
   function decode(parts) {
     return parts.map(function (rings) {
@@ -204,6 +210,7 @@
 
   window.MaillageMap = {
     create: create, basemap: basemap, decode: decode, polygon: polygon,
-    ensureHatch: ensureHatch, legend: legendControl, swatch: swatch, el: el
+    ensureHatch: ensureHatch, legend: legendControl, swatch: swatch, el: el,
+    escapeHtml: escapeHtml
   };
 })();
