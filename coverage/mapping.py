@@ -27,7 +27,7 @@ from coverage.checks import CheckResult
 from coverage.maplayers import SIMPLIFY_M, PlanLayers, plan_layers, simplified_shapes
 from coverage.plan import Plan
 from geo import mapstyle, settings
-from geo.basemap import basemap_from_frame, to_wgs84
+from geo.basemap import basemap_from_frame, declutter, to_wgs84
 from geo.fmt import fr_float, fr_int
 
 VENDOR = Path(__file__).resolve().parent.parent / "geo" / "vendor"
@@ -71,7 +71,7 @@ def raw_html(html_text: str) -> Any:
 
 
 def _offline_map(location: tuple[float, float], zoom: int) -> folium.Map:
-    m = folium.Map(location=location, zoom_start=zoom, tiles=None, control_scale=True)
+    m = folium.Map(location=location, zoom_start=zoom, tiles=None)
     # Drop folium's CDN links: Leaflet is inlined below from the vendored copy.
     m.default_js = []
     m.default_css = []
@@ -83,6 +83,12 @@ def _offline_map(location: tuple[float, float], zoom: int) -> folium.Map:
     # French controls: the same strings as the web pages, before the map is built.
     root.header.add_child(raw_html(f"<script>{mapstyle.leaflet_fr_js()}</script>"),
                           name="leaflet_fr")
+    # folium's popups call jQuery's $(html)[0] to build their content: jQuery is not
+    # loaded (offline), this one-liner does that job (the HTML is ours, escaped).
+    root.header.add_child(raw_html(
+        "<script>window.$ = window.$ || function (html) { var t = document.createElement("
+        "'template'); t.innerHTML = String(html).trim(); return [t.content.firstChild]; };"
+        "</script>"), name="popup_shim")
     tiles = mapstyle.tile_layer()
     if tiles is not None:
         folium.TileLayer(tiles.url, name=f"{tiles.name} (en ligne)", attr=tiles.attribution,
@@ -144,29 +150,53 @@ def build_map(plan: Plan, communes: gpd.GeoDataFrame, check: CheckResult, *,
             name=_esc(mapstyle.beyond_label(layers.threshold, layers.mode_label)),
             style_function=lambda f: f["properties"]["style"], interactive=False).add_to(m)
     labels = folium.FeatureGroup(name="Noms des communes principales")
-    for lab in base.labels:
-        if lab["z"] <= 9:
-            folium.Marker(location=lab["ll"], icon=folium.DivIcon(
-                html=f'<span class="maillage-label">{_esc(lab["n"])}</span>',
-                icon_size=(0, 0), class_name="maillage-label-icon")).add_to(labels)
+    # The seats' own labels name the antennas; names that would overlap are left out.
+    seat_codes = frozenset(s.commune for s in layers.seats if s.commune)
+    for lab in declutter(base.labels, zoom=10, skip=seat_codes):
+        folium.Marker(location=lab["ll"], icon=folium.DivIcon(
+            html=f'<span class="maillage-label">{_esc(lab["n"])}</span>',
+            icon_size=(0, 0), class_name="maillage-label-icon")).add_to(labels)
     labels.add_to(m)
     seats = folium.FeatureGroup(name="Sièges des antennes")
+    folium.map.CustomPane("sieges", z_index=650).add_to(m)   # seats over the names
     for seat in layers.seats:
         where = f" ({_esc(seat.commune_name)})" if seat.commune_name else ""
-        folium.CircleMarker(
+        marker = folium.CircleMarker(
             location=(seat.lat, seat.lon), radius=mapstyle.SEAT["radius"],
             color=mapstyle.SEAT["color"], weight=mapstyle.SEAT["weight"], fill=True,
             fill_color=seat.colour, fill_opacity=mapstyle.SEAT["fillOpacity"],
             tooltip=folium.Tooltip(_esc(seat.antenna), permanent=True, direction="right"),
             popup=folium.Popup(f"<b>Siège : {_esc(seat.antenna)}</b>{where}", max_width=250),
-        ).add_to(seats)
+        )
+        marker.options["pane"] = "sieges"   # folium's path options leave ``pane`` out
+        marker.add_to(seats)
     seats.add_to(m)
     for extra in extra_layers:
         extra.add_to(m)
     folium.LayerControl(collapsed=False).add_to(m)
+    # Metric scale only (folium's control_scale adds miles). The name is folium's own id.
+    root.html.add_child(raw_html(
+        f'<script>window.addEventListener("load", function () {{ '
+        f'L.control.scale({{imperial: false}}).addTo({m.get_name()}); }});</script>'))
+    root.html.add_child(raw_html(_offline_notice(m)))
     root.html.add_child(raw_html(legend_html(layers, extra=_iso_legend(extra_layers))))
     m.fit_bounds([[y0, x0], [y1, x1]])
     return m
+
+
+def _offline_notice(m: folium.Map) -> str:
+    """« fond de carte indisponible : affichage hors ligne » when no tile loads."""
+    return (
+        '<div id="maillage-offline" role="status" hidden style="position:fixed;top:10px;'
+        'left:60px;z-index:9999;background:rgba(255,255,255,.92);padding:2px 8px;'
+        'border:1px solid #999;border-radius:3px;font:13px system-ui,sans-serif">'
+        f'{html.escape(mapstyle.OFFLINE_NOTICE)}</div>'
+        '<script>window.addEventListener("load", function () {'
+        ' var note = document.getElementById("maillage-offline");'
+        ' function check() { var tiles = document.querySelectorAll(".leaflet-tile");'
+        '  note.hidden = !(tiles.length && !document.querySelector(".leaflet-tile-loaded")); }'
+        f' {m.get_name()}.on("moveend", function () {{ setTimeout(check, 3000); }});'
+        ' setTimeout(check, 3000); });</script>')
 
 
 def _iso_legend(extra_layers: Iterable[folium.map.Layer]) -> list[dict[str, Any]]:
@@ -185,7 +215,7 @@ def legend_html(layers: PlanLayers, *, extra: list[dict[str, Any]] = ()) -> str:
         for e in [*layers.legend, *extra])
     return (
         '<div id="maillage-legend" role="region" aria-label="Légende" '
-        'style="position:fixed;bottom:24px;left:12px;z-index:9999;'
+        'style="position:fixed;bottom:28px;right:12px;z-index:9999;'
         'background:#fff;padding:8px 10px;border:1px solid #999;border-radius:4px;'
         'font:13px/1.6 system-ui,sans-serif;max-width:320px">'
         f'<b>{_esc(layers.plan_name)}</b>{items}</div>'

@@ -287,3 +287,39 @@ def test_report_prints_the_map_on_its_first_page(site) -> None:
         assert words in first, (words, first[:500])
     box = reader.pages[0].mediabox
     assert abs(float(box.width) - 595) < 3 and abs(float(box.height) - 842) < 3  # A4
+
+
+def test_folium_export_works_offline(site, tmp_path: Path, communes_43) -> None:
+    from selenium.webdriver.common.by import By
+
+    from coverage.checks import check_plan
+    from coverage.drivetimes import plan_drive_times
+    from coverage.mapping import build_map, save_map
+
+    plan = site["demo"]
+    check = check_plan(plan, communes_43, drive_times=plan_drive_times(plan, communes_43))
+    path = save_map(build_map(plan, communes_43, check), tmp_path / "carte.html")
+    driver = site["driver"]
+    driver.get(path.as_uri())
+    _wait(driver, lambda d: len(d.find_elements(By.CSS_SELECTOR, ".leaflet-sieges-pane path")) == 3)
+    errors = [e for e in driver.get_log("browser") if e["source"] == "javascript"]
+    assert errors == []
+    # Same colours as the web pages, seats drawn over the names, French controls.
+    fills = sorted(p.get_attribute("fill") for p in
+                   driver.find_elements(By.CSS_SELECTOR, ".leaflet-sieges-pane path"))
+    assert fills == sorted(site["colours"].values())
+    assert driver.find_element(By.CSS_SELECTOR, ".leaflet-control-zoom-in").get_attribute(
+        "title") == "Zoom avant"
+    legend = driver.find_element(By.ID, "maillage-legend").text
+    for name in site["colours"]:
+        assert name in legend
+    assert "au-delà de 30 min — temps estimés à vol d'oiseau" in legend
+    # Popups work without jQuery; the offline notice shows when no tile loads.
+    driver.execute_script(
+        "var p = document.querySelector('.leaflet-sieges-pane path');"
+        "p.dispatchEvent(new MouseEvent('click', {bubbles: true}));")
+    _wait(driver, lambda d: "Siège" in " ".join(
+        e.text for e in d.find_elements(By.CSS_SELECTOR, ".leaflet-popup-content")))
+    _wait(driver, lambda d: d.find_element(By.ID, "maillage-offline").is_displayed(), timeout=15)
+    assert len(driver.find_elements(By.CSS_SELECTOR, ".maillage-label")) >= 10
+    _shot(driver, "carte-export.png")
