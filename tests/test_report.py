@@ -95,6 +95,10 @@ def test_report_key_figures_and_escaping(written) -> None:
     assert "communes-43.geojson" in html
     assert "file active cible du DAC : 1\u202f000 patients par an" in html  # parameters
     assert "Code officiel géographique" in html  # the communes vintage
+    # The plan map (SVG) comes before the first section, so it prints on page 1.
+    assert html.index('<figure class="map-figure" id="carte"><svg') < html.index(
+        "<h2>Couverture et unicité</h2>")
+    assert "Velay &lt;/script&gt;" in html.split('id="carte"')[1].split("</svg>")[0]
 
 
 def test_map_offline_small_and_escaped(written) -> None:
