@@ -94,11 +94,6 @@ class CommuneFeature:
     minutes: float | None = None
     beyond: bool = False
 
-    @property
-    def fill(self) -> str:
-        """The fill colour (the antenna's own colour for a singly covered commune)."""
-        return str(mapstyle.STYLES[self.status].get("fillColor", ""))
-
 
 @dataclass
 class Seat:

@@ -110,8 +110,7 @@ def _popup(feature: Any) -> str:
     return text
 
 
-def _collection(layers: PlanLayers, features: list[Any], shapes: Any,
-                style: Any) -> dict[str, Any]:
+def _collection(features: list[Any], shapes: Any, style: Any) -> dict[str, Any]:
     return {"type": "FeatureCollection", "features": [
         {"type": "Feature", "geometry": shapely.geometry.mapping(g),
          "properties": {"popup": _popup(f), "status": f.status, "style": style(f)}}
@@ -138,15 +137,14 @@ def build_map(plan: Plan, communes: gpd.GeoDataFrame, check: CheckResult, *,
     def style_of(feature: Any) -> dict[str, Any]:
         return layers.style(feature)
 
-    folium.GeoJson(_collection(layers, layers.communes, shapes, style_of), name="Communes",
+    folium.GeoJson(_collection(layers.communes, shapes, style_of), name="Communes",
                    style_function=lambda f: f["properties"]["style"],
                    popup=folium.GeoJsonPopup(fields=["popup"], labels=False)).add_to(m)
     beyond = [(f, g) for f, g in zip(layers.communes, shapes, strict=True) if f.beyond]
     if beyond and layers.threshold is not None and layers.mode_label:
         outline = {**mapstyle.STYLES["beyond"], "fill": False}
         folium.GeoJson(
-            _collection(layers, [f for f, _ in beyond], [g for _, g in beyond],
-                        lambda _f: outline),
+            _collection([f for f, _ in beyond], [g for _, g in beyond], lambda _f: outline),
             name=_esc(mapstyle.beyond_label(layers.threshold, layers.mode_label)),
             style_function=lambda f: f["properties"]["style"], interactive=False).add_to(m)
     labels = folium.FeatureGroup(name="Noms des communes principales")
@@ -208,11 +206,11 @@ def _iso_legend(extra_layers: Iterable[folium.map.Layer]) -> list[dict[str, Any]
             for k, c in mapstyle.ISOCHRONES.items()]
 
 
-def legend_html(layers: PlanLayers, *, extra: list[dict[str, Any]] = ()) -> str:  # type: ignore[assignment]
+def legend_html(layers: PlanLayers, *, extra: list[dict[str, Any]] | None = None) -> str:
     """The legend block: every symbol, drawn with its own style, and its words."""
     items = "".join(
         f'<div data-key="{_esc(e["key"])}">{mapstyle.swatch_svg(e)}{_esc(e["label"])}</div>'
-        for e in [*layers.legend, *extra])
+        for e in [*layers.legend, *(extra or [])])
     return (
         '<div id="maillage-legend" role="region" aria-label="Légende" '
         'style="position:fixed;bottom:28px;right:12px;z-index:9999;'

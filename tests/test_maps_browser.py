@@ -323,3 +323,22 @@ def test_folium_export_works_offline(site, tmp_path: Path, communes_43) -> None:
     _wait(driver, lambda d: d.find_element(By.ID, "maillage-offline").is_displayed(), timeout=15)
     assert len(driver.find_elements(By.CSS_SELECTOR, ".maillage-label")) >= 10
     _shot(driver, "carte-export.png")
+
+
+def test_twelve_antenna_proposal_has_twelve_colours(site) -> None:
+    from selenium.webdriver.common.by import By
+
+    _login(site, "p1")
+    driver = site["driver"]
+    driver.get(site["base"] + "/plans")
+    k = driver.find_element(By.ID, "k")
+    k.clear()
+    k.send_keys("12")
+    k.find_element(By.XPATH, "./ancestor::form").find_element(By.TAG_NAME, "button").click()
+    _wait(driver, lambda d: d.current_url.rstrip("/").split("/")[-1].isdigit(), timeout=120)
+    _wait(driver, lambda d: d.find_element(By.ID, "map").get_attribute("data-ready") == "1")
+    colours = [e["colour"] for e in _legend(driver) if e["key"] == "antenna"]
+    # Twelve antennas, twelve colours: no two antennas (adjacent or not) look alike.
+    assert len(colours) == 12 and len(set(colours)) == 12
+    assert len(driver.find_elements(By.CSS_SELECTOR, "#map path.seat")) == 12
+    _shot(driver, "proposition-12.png")
