@@ -62,6 +62,8 @@ def antenna_colours(plan: Plan, communes: gpd.GeoDataFrame, *,
     more antennas reuse colours only far apart.
     """
     graph = antenna_graph(plan, communes)
+    family = (mapstyle.PALETTE_FAMILY if palette == mapstyle.PALETTE
+              else tuple(range(len(palette))))
     order = {a.name: i for i, a in enumerate(plan.antennas)}
     colour_of: dict[str, int] = {}
     used: set[int] = set()
@@ -74,7 +76,11 @@ def antenna_colours(plan: Plan, communes: gpd.GeoDataFrame, *,
 
         name = min(todo, key=key)
         taken = {colour_of[m] for m in graph[name] if m in colour_of}
-        free = [k for k in range(len(palette)) if k not in taken]
+        families = {family[k] for k in taken}
+        # Free colours, those of a hue family no neighbour has first (blue next to light
+        # blue is legal but reads badly).
+        free = sorted((k for k in range(len(palette)) if k not in taken),
+                      key=lambda k: (family[k] in families, k))
         fresh = [k for k in free if k not in used]
         # More neighbours than colours (never seen on real plans): cycle, documented.
         pick = fresh[0] if fresh else (free[0] if free else len(colour_of) % len(palette))

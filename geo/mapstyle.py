@@ -26,6 +26,9 @@ PALETTE: tuple[str, ...] = (
     "#1f77b4", "#ff7f0e", "#2ca02c", "#9467bd", "#8c564b", "#e377c2", "#17becf",
     "#bcbd22", "#aec7e8", "#ffbb78", "#98df8a", "#c5b0d5", "#c49c94", "#dbdb8d",
 )
+#: Hue family of each palette colour (a light colour shares its dark one's family):
+#: neighbours get different families whenever the palette allows.
+PALETTE_FAMILY: tuple[int, ...] = (0, 1, 2, 3, 4, 5, 6, 7, 0, 1, 2, 3, 4, 7)
 #: Id of the SVG hatch pattern of uncovered communes (defined once per page).
 HATCH_ID = "maillage-hachures"
 UNCOVERED_GREY = "#8a8a8a"

@@ -50,9 +50,14 @@ def _voronoi_plan(communes, k: int) -> Plan:
 
 def _assert_proper(plan: Plan, communes) -> dict[str, str]:
     colours = antenna_colours(plan, communes)
-    for a, neighbours in antenna_graph(plan, communes).items():
+    family = dict(zip(mapstyle.PALETTE, mapstyle.PALETTE_FAMILY, strict=True))
+    graph = antenna_graph(plan, communes)
+    for a, neighbours in graph.items():
         for b in neighbours:
             assert colours[a] != colours[b], (a, b)
+    if len(graph) <= 8:   # as many hue families as antennas: neighbours' hues differ too
+        for a, neighbours in graph.items():
+            assert all(family[colours[a]] != family[colours[b]] for b in neighbours)
     return colours
 
 
