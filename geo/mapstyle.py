@@ -75,6 +75,20 @@ LABELS = {
 #: The hatch of uncovered communes (grey diagonal lines on a light ground).
 HATCH = {"id": HATCH_ID, "size": 7, "stroke": UNCOVERED_GREY, "width": 2.2,
          "background": "#f1f1f1"}
+#: Legend of the base map, and of the resource markers of the search page.
+BASEMAP_LEGEND: list[dict[str, Any]] = [
+    {"kind": "outline", "key": "departement", "label": "Limite de département",
+     "style": BASEMAP["departement"]},
+    {"kind": "fill", "key": "commune", "label": "Limite de commune",
+     "style": BASEMAP["commune"]},
+]
+MARKERS_LEGEND: list[dict[str, Any]] = [
+    {"kind": "image", "key": "resource", "label": "Ressource (sa fiche au clic)",
+     "style": {"src": "/static/vendor/leaflet/images/marker-icon.png"}},
+    # leaflet.markercluster's default small cluster colours.
+    {"kind": "cluster", "key": "cluster", "label": "Ressources proches regroupées (nombre)",
+     "style": {"color": "rgba(181, 226, 140, 0.6)", "fillColor": "rgba(110, 204, 57, 0.6)"}},
+]
 OFFLINE_NOTICE = "fond de carte indisponible : affichage hors ligne"
 
 

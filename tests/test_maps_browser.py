@@ -147,6 +147,9 @@ def test_search_offline_shows_our_base_map(site) -> None:
     assert all(m.get_attribute("alt") != "Marker" for m in markers)
     # The list next to the map gives the same results.
     assert driver.find_elements(By.CSS_SELECTOR, "#results li")
+    # The legend names the markers, the clusters and the base map's lines.
+    assert [e["key"] for e in _legend(driver)] == ["resource", "cluster", "departement",
+                                                   "commune"]
     # Zoom out with the keyboard to the département: outline, boundaries, names.
     driver.execute_script("document.getElementById('map').scrollIntoView();")
     node = driver.find_element(By.ID, "map")

@@ -86,7 +86,8 @@ def _departements() -> list[dict[str, Any]]:
 
 @bp.get("/fond.json")
 def departements() -> Response:
-    return json_response({"departements": _departements()})
+    return json_response({"departements": _departements(),
+                          "legend": [*mapstyle.MARKERS_LEGEND, *mapstyle.BASEMAP_LEGEND]})
 
 
 @bp.get("/fond/<dept>.json")

@@ -64,6 +64,22 @@
     svg.setAttribute("width", "18"); svg.setAttribute("height", "18");
     svg.setAttribute("viewBox", "0 0 18 18"); svg.setAttribute("aria-hidden", "true");
     var shape;
+    if (entry.kind === "image") {   // a marker: its own image, scaled down
+      var img = document.createElement("img");
+      img.src = s.src; img.alt = ""; img.width = 11; img.height = 18;
+      return img;
+    }
+    if (entry.kind === "cluster") {
+      var outer = document.createElementNS(SVGNS, "circle");
+      outer.setAttribute("cx", 9); outer.setAttribute("cy", 9); outer.setAttribute("r", 8.5);
+      outer.setAttribute("fill", s.color);
+      svg.appendChild(outer);
+      shape = document.createElementNS(SVGNS, "circle");
+      shape.setAttribute("cx", 9); shape.setAttribute("cy", 9); shape.setAttribute("r", 6);
+      shape.setAttribute("fill", s.fillColor);
+      svg.appendChild(shape);
+      return svg;
+    }
     if (entry.kind === "seat") {
       shape = document.createElementNS(SVGNS, "circle");
       shape.setAttribute("cx", 9); shape.setAttribute("cy", 9); shape.setAttribute("r", 6);

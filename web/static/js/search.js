@@ -25,6 +25,9 @@
   // communes) under the markers: the map reads even when the online tiles fail.
   fetch("/carte/fond.json").then(function (r) { return r.ok ? r.json() : { departements: [] }; })
     .then(function (data) {
+      var legend = window.MaillageMap.legend("Légende");
+      legend.addTo(map);
+      legend.show(data.legend || []);
       return Promise.all(data.departements.map(function (d) {
         return window.MaillageMap.basemap(map, d.code, { communes: true });
       }));
