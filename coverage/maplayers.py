@@ -284,11 +284,27 @@ def comparison_payload(plans: list[Plan], communes: gpd.GeoDataFrame, *,
         {"kind": "outline", "key": "departement", "label": mapstyle.LABELS["departement"],
          "style": mapstyle.BASEMAP["departement"]},
     ]
+    import shapely
+
+    def seats(plan: Plan, colours: dict[str, str]) -> list[dict[str, Any]]:
+        sites = antenna_sites(plan, communes)
+        if not sites:
+            return []
+        pts = to_wgs84(shapely.points(list(sites.values())))
+        return [{"antenna": name, "colour": colours[name],
+                 "ll": [round(float(pt.y), 5), round(float(pt.x), 5)]}
+                for name, pt in zip(sites, pts, strict=True) if name in colours]
+
     return {
         "dept": plans[0].dept if plans else "",
         "plans": [{"name": p.name, "antennas": [{"name": n, "colour": c}
-                                                 for n, c in colours.items()]}
+                                                 for n, c in colours.items()],
+                   "seats": seats(p, colours)}
                   for p, colours in zip(plans, plan_colours, strict=True)],
+        "seat": mapstyle.SEAT, "seat_legend": {"kind": "seat", "key": "seat",
+                                               "label": mapstyle.LABELS["seat"],
+                                               "style": {**mapstyle.SEAT,
+                                                         "fillColor": "#ffffff"}},
         "communes": feats, "styles": mapstyle.STYLES, "hatch": mapstyle.HATCH, "legend": legend,
         "labels": {"uncovered": "Non revendiquée par ce plan",
                    "duplicate": "Revendiquée par plusieurs antennes de ce plan"},

@@ -256,6 +256,9 @@ def test_colours_equal_on_comparison_and_report(site) -> None:
     _wait(driver, lambda d: any(e["key"] == "antenna" for e in _legend(d)))
     assert {e["antenna"]: e["colour"] for e in _legend(driver)
             if e["key"] == "antenna"} == site["colours"]
+    seats = driver.find_elements(By.CSS_SELECTOR, "#map path.seat")
+    assert sorted(s.get_attribute("fill") for s in seats) == sorted(site["colours"].values())
+    assert "seat" in [e["key"] for e in _legend(driver)]
     _shot(driver, "comparaison.png")
     # The rival's names (markup) are shown as text in the layer control and legend.
     assert XSS in _choose_view(driver, "Plan rival")

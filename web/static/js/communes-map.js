@@ -75,13 +75,23 @@
       if (own.length > 1) { return L.extend({}, data.styles.duplicate); }
       return L.extend({}, data.styles.antenna, { fillColor: data.plans[view].antennas[own[0][1]].colour });
     }
+    var seatLayer = L.layerGroup().addTo(map);
+    function showSeats() {
+      seatLayer.clearLayers();
+      if (view < 0) { return; }
+      data.plans[view].seats.forEach(function (s) {
+        var marker = L.circleMarker(s.ll, L.extend({}, data.seat, { fillColor: s.colour, className: "seat", pane: "seats" }));
+        marker.bindTooltip(M.el("span", s.antenna), { permanent: true, direction: "right", offset: [8, 0], className: "seat-label" });
+        seatLayer.addLayer(marker);
+      });
+    }
     function legendEntries() {
       if (view < 0) { return data.legend; }
       var plan = data.plans[view];
       return plan.antennas.map(function (a) {
         return { kind: "fill", key: "antenna", antenna: a.name, label: a.name,
                  style: L.extend({}, data.styles.antenna, { fillColor: a.colour }) };
-      }).concat([
+      }).concat(plan.seats.length ? [data.seat_legend] : []).concat([
         { kind: "fill", key: "uncovered", label: data.labels.uncovered, style: data.styles.uncovered },
         { kind: "fill", key: "duplicate", label: data.labels.duplicate, style: data.styles.duplicate }
       ]);
@@ -104,6 +114,7 @@
     map.on("baselayerchange", function (e) {
       view = e.layer._view;
       communes.setStyle(style);
+      showSeats();
       legend.show(legendEntries());
     });
     return { views: views, overlays: { "Communes": communes } };
