@@ -105,7 +105,7 @@ def test_search_shows_hospital_in_list_and_on_map(site) -> None:
     urls = driver.execute_script(
         "return performance.getEntriesByType('resource').map(function (e) { return e.name; });")
     foreign = [u for u in urls if not u.startswith(site["base"])
-               and "tile.openstreetmap.org" not in u]
+               and not u.startswith("https://data.geopf.fr/")]   # MAILLAGE_TILES default
     assert foreign == []
     assert any("/static/vendor/leaflet/leaflet.js" in u for u in urls)
 

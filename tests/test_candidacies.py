@@ -262,7 +262,7 @@ def test_role_route_matrix(app, users, scenario, files, communes_loaded) -> None
     # Read routes of the review: ARS and admin only.
     for who in ("editeur", "autre promoteur", "promoteur A"):
         for path in ("/ars/candidatures", "/ars/candidatures.csv", "/ars/candidatures.xlsx",
-                     "/ars/candidatures/rapport", "/ars/candidatures/carte.geojson"):
+                     "/ars/candidatures/rapport", "/ars/candidatures/carte.json"):
             assert clients[who].get(path).status_code == 403, (who, path)
     # A candidacy page: its candidate and the ARS of the département only.
     assert clients["autre promoteur"].get(f"/candidatures/{cand_a}").status_code == 403
@@ -350,9 +350,10 @@ def test_review_page_and_exports(app, users, scenario) -> None:
     assert "Revue des candidatures DAC" in report and "Doublons internes" in report
     region = ars.get("/ars/candidatures?perimetre=region").get_data(as_text=True)
     assert 'id="dept-43"' in region and "Candidature A" in region
-    geo = ars.get("/ars/candidatures/carte.geojson").get_json()
-    states = {f["properties"]["state"] for f in geo["features"]}
-    assert states == {"unique", "conflit"} and len(geo["features"]) == 257
+    geo = ars.get("/ars/candidatures/carte.json").get_json()
+    states = {c["s"] for c in geo["communes"]}
+    assert states == {"single", "duplicate"} and len(geo["communes"]) == 257
+    assert len(geo["plans"]) == 2
     admin = login(app, users["admin"][0])
     assert admin.get("/ars/candidatures?dept=43").status_code == 200
     assert admin.get("/ars/candidatures").status_code == 400

@@ -199,7 +199,7 @@ def test_web_pages_and_exports_show_template_text_literally(app, users, plan_43,
     plan_id = int(uploaded.headers["Location"].rsplit("/", 1)[1])
     page = client.get(f"/plans/{plan_id}").get_data(as_text=True)
     report = client.get(f"/plans/{plan_id}/rapport").get_data(as_text=True)
-    geojson = client.get(f"/plans/{plan_id}/carte.geojson").get_data(as_text=True)
+    geojson = client.get(f"/plans/{plan_id}/carte.json").get_data(as_text=True)
     for body in (page, report):
         assert "{{7*7}}" in body
         assert "{% for x in range(2) %}" in body

@@ -288,7 +288,7 @@ def test_security_headers(app: Flask) -> None:
     directives = dict(d.strip().split(" ", 1) for d in csp.split(";"))
     assert directives["script-src"] == "'self'"
     assert directives["object-src"] == "'none'" and directives["frame-ancestors"] == "'none'"
-    assert "https://tile.openstreetmap.org" in directives["img-src"]
+    assert "https://data.geopf.fr" in directives["img-src"]   # MAILLAGE_TILES default: Plan IGN
     assert r.headers["X-Content-Type-Options"] == "nosniff"
     assert r.headers["X-Frame-Options"] == "DENY"
     assert r.headers["Referrer-Policy"] == "strict-origin-when-cross-origin"
@@ -373,7 +373,8 @@ def test_search_page_uses_local_assets_only(app: Flask) -> None:
     html = app.test_client().get("/recherche").get_data(as_text=True)
     assert '<option value="medico-social">Médico-social</option>' in html   # search.page
     scripts = re.findall(r'<script[^>]*src="([^"]+)"', html)
-    assert scripts == ["/static/vendor/leaflet/leaflet.js",
+    assert scripts == ["/static/vendor/leaflet/leaflet.js", "/carte/leaflet-fr.js",
+                       "/static/js/maplib.js",
                        "/static/vendor/leaflet.markercluster/leaflet.markercluster.js",
                        "/static/js/search.js", "/static/js/dac-banner.js"]
     assert "<script>" not in html   # no inline script: the CSP would block it anyway

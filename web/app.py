@@ -26,7 +26,18 @@ def create_app(*, database_url: str | None = None, testing: bool = False,
         Extra Flask configuration (overrides the defaults).
     """
     from geo.db import get_engine
-    from web import api, auth, candidacies, errors, pages, plans, publication, search, security
+    from web import (
+        api,
+        auth,
+        basemap,
+        candidacies,
+        errors,
+        pages,
+        plans,
+        publication,
+        search,
+        security,
+    )
 
     app = Flask(__name__)
     app.json = StrictJSONProvider(app)
@@ -43,6 +54,7 @@ def create_app(*, database_url: str | None = None, testing: bool = False,
     for blueprint in (api.bp, auth.bp, search.bp, pages.bp, plans.bp, candidacies.bp,
                       publication.bp):
         app.register_blueprint(blueprint)
+    basemap.install(app)
     if testing:
         app.register_blueprint(_test_routes())
     return app

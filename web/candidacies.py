@@ -18,7 +18,6 @@ from flask import (
     current_app,
     flash,
     g,
-    jsonify,
     redirect,
     render_template,
     request,
@@ -47,7 +46,7 @@ from geo.spreadsheet import csv_text, write_xlsx
 from web.accounts import User, can_access_plan
 from web.audit import history, record
 from web.auth import login_required, role_required
-from web.plans import checked, communes_geojson, communes_of
+from web.plans import checked, communes_of, shapes_of
 
 bp = Blueprint("candidacies", __name__)
 
@@ -194,17 +193,19 @@ def review():
                            statuses=STATUS_LABELS)
 
 
-@bp.get("/ars/candidatures/carte.geojson")
+@bp.get("/ars/candidatures/carte.json")
 @role_required("ars")
-def review_geojson():
+def review_map_data():
+    """The submitted candidacies on the shared comparison map (``coverage.maplayers``):
+    the same symbols, legend and antenna colours as the plan pages and reports."""
+    from coverage.maplayers import comparison_payload
+    from web.basemap import json_response
+
     dept = _review_dept()
-    result, _ = dept_review(dept)
-    data = communes_geojson(dept, claims=result.claims, minutes={}, threshold=None)
-    for feature in data["features"]:
-        code = str(feature["properties"]["code"])
-        feature["properties"]["state"] = result.state(code)
-        feature["properties"]["beyond"] = code in result.beyond_codes
-    return jsonify(data)
+    with session_scope(_engine()) as session:
+        plans = [plan for _, plan in current_candidacies(session, dept=dept)]
+    return json_response(comparison_payload(plans, communes_of(dept), shapes=shapes_of(dept)),
+                         private=True)
 
 
 @bp.get("/ars/candidatures.csv")
