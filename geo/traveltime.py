@@ -13,6 +13,8 @@ Snapping: each point goes to the nearest graph node, measured in metres in a met
 
 from __future__ import annotations
 
+import contextlib
+import datetime as dt
 from collections.abc import Hashable, Sequence
 from dataclasses import dataclass, field
 
@@ -27,7 +29,7 @@ from geo.crs import transform_xy
 from geo.settings import LAMBERT93, WGS84
 
 __all__ = ["SNAP_WARNING_M", "MODE_OSM", "MODE_ESTIMATED", "MODE_LABELS", "TravelTimeMatrix",
-           "TravelTimeEngine"]
+           "TravelTimeEngine", "road_source_label", "times_label"]
 
 #: A point farther than this from any road node is flagged (metres).
 SNAP_WARNING_M = 2000.0
@@ -39,6 +41,36 @@ MODE_LABELS = {
     MODE_OSM: "temps routiers OpenStreetMap",
     MODE_ESTIMATED: "temps estimés à vol d'oiseau",
 }
+
+def road_source_label(graph: nx.Graph | None) -> str:
+    """French description of where a prepared graph's times come from, with its date.
+
+    E.g. « extrait OpenStreetMap Helsinki.osm.pbf, données au 21/04/2019 » or
+    « OpenStreetMap téléchargé de l'API Overpass https://…, données au 23/11/2026 ».
+    Empty string for ``None`` or a graph of unknown origin.
+    """
+    if graph is None:
+        return ""
+    source = str(graph.graph.get("maillage_source") or "")
+    day = str(graph.graph.get("maillage_osm_date") or "")
+    when = "date des données inconnue"
+    with contextlib.suppress(ValueError):
+        when = "données au " + dt.date.fromisoformat(day).strftime("%d/%m/%Y")
+    if not source:
+        return ""
+    if source.startswith("API Overpass"):
+        return f"OpenStreetMap téléchargé de l'{source}, {when}"
+    return f"extrait OpenStreetMap {source}, {when}"
+
+
+def times_label(mode: str, source: str = "") -> str:
+    """French label of a mode, with the source of the times when known.
+
+    ``times_label("osm", "extrait OpenStreetMap x.osm.pbf, données au 21/04/2019")`` gives
+    « temps routiers OpenStreetMap (extrait OpenStreetMap x.osm.pbf, données au 21/04/2019) ».
+    """
+    return f"{MODE_LABELS[mode]} ({source})" if source else MODE_LABELS[mode]
+
 
 # Sources per csgraph call: a block holds block × n_nodes float64 distances.
 _SOURCE_BLOCK = 64
@@ -63,6 +95,9 @@ class TravelTimeMatrix:
         Distance (m) from each point to the road node it was snapped to (0 when estimated).
     parameters
         Mode parameters (estimated mode: ``detour`` and ``speed_kmh``).
+    source
+        Where road times come from, with the date of the data (see
+        :func:`road_source_label`); empty when unknown or estimated.
     """
 
     minutes: np.ndarray
@@ -70,11 +105,13 @@ class TravelTimeMatrix:
     origin_snap_m: np.ndarray = field(default_factory=lambda: np.zeros(0))
     destination_snap_m: np.ndarray = field(default_factory=lambda: np.zeros(0))
     parameters: dict[str, float] = field(default_factory=dict)
+    source: str = ""
 
     @property
     def label(self) -> str:
-        """French label of the mode, e.g. « temps routiers OpenStreetMap »."""
-        return MODE_LABELS[self.mode]
+        """French label of the mode and source, e.g. « temps routiers OpenStreetMap
+        (extrait OpenStreetMap auvergne.osm.pbf, données au 20/11/2026) »."""
+        return times_label(self.mode, self.source)
 
     def far_from_road(self, *, threshold_m: float = SNAP_WARNING_M) -> np.ndarray:
         """Indices of destinations snapped farther than ``threshold_m`` from a road."""
@@ -106,8 +143,9 @@ class TravelTimeEngine:
     """
 
     def __init__(self, csr: csr_matrix, node_ids: np.ndarray, node_x: np.ndarray,
-                 node_y: np.ndarray, *, metric_crs: str = LAMBERT93) -> None:
+                 node_y: np.ndarray, *, metric_crs: str = LAMBERT93, source: str = "") -> None:
         self.csr = csr
+        self.source = source
         self.node_ids = node_ids
         self.node_x = node_x
         self.node_y = node_y
@@ -158,7 +196,7 @@ class TravelTimeEngine:
         np.cumsum(np.bincount(rows, minlength=n), out=indptr[1:])
         csr = csr_matrix((weights, cols, indptr), shape=(n, n))
         return cls(csr, np.array(nodes + [None], dtype=object)[:-1], np.asarray(xs),
-                   np.asarray(ys), metric_crs=metric_crs)
+                   np.asarray(ys), metric_crs=metric_crs, source=road_source_label(graph))
 
     @property
     def n_nodes(self) -> int:
@@ -217,4 +255,10 @@ class TravelTimeEngine:
         d_idx, d_snap = self.snap(d[:, 0], d[:, 1], crs=crs)
         seconds = self.node_matrix(o_idx, d_idx)
         return TravelTimeMatrix(minutes=seconds / 60.0, mode=MODE_OSM,
-                                origin_snap_m=o_snap, destination_snap_m=d_snap)
+                                origin_snap_m=o_snap, destination_snap_m=d_snap,
+                                source=self.source)
+
+    @property
+    def label(self) -> str:
+        """French label of this engine's times, with the source and date of the graph."""
+        return times_label(MODE_OSM, self.source)
