@@ -117,7 +117,7 @@ def load_road_network(*, dept: str, polygon: BaseGeometry | None = None,
         territory = buffered_territory(polygon, crs=polygon_crs, buffer_m=buffer_m)
     if str(source) == "osm":
         if territory is None:
-            territory = buffered_territory(_dept_polygon(dept), crs=settings.LAMBERT93,
+            territory = buffered_territory(dept_polygon(dept), crs=settings.LAMBERT93,
                                            buffer_m=buffer_m)
         return download_road_network(territory, dept=dept, buffer_m=buffer_m, cache=cache,
                                      progress=say, overpass_url=overpass_url)
@@ -137,7 +137,8 @@ def buffered_territory(polygon: BaseGeometry, *, crs: str = settings.LAMBERT93,
     return out
 
 
-def _dept_polygon(dept: str) -> BaseGeometry:
+def dept_polygon(dept: str) -> BaseGeometry:
+    """Union of the communes of ``dept`` (Lambert-93), from the communes source."""
     from geo.communes import read_communes_source
 
     communes = read_communes_source(dept=dept).communes
