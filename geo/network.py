@@ -56,7 +56,7 @@ DEFAULT_BUFFER_M = 10_000.0
 Progress = Callable[[str], None]
 
 #: Told to the user with every road-network error: how to go on without a road graph.
-FALLBACK_HINT = ("Pour continuer sans réseau routier, relancez la commande sans --roads : "
+FALLBACK_HINT = ("Pour continuer sans réseau routier, lancez les commandes de plan sans --roads : "
                  "Maillage utilise alors les temps estimés à vol d'oiseau.")
 
 _SPEED_TAGS = ("highway", "maxspeed")

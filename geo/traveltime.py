@@ -17,6 +17,8 @@ import contextlib
 import datetime as dt
 from collections.abc import Hashable, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 import networkx as nx
 import numpy as np
@@ -25,10 +27,14 @@ from scipy.sparse import csr_matrix
 from scipy.sparse.csgraph import dijkstra
 from scipy.spatial import cKDTree
 
+from geo import settings
 from geo.crs import transform_xy
 from geo.settings import LAMBERT93, WGS84
 
-__all__ = ["SNAP_WARNING_M", "MODE_OSM", "MODE_ESTIMATED", "MODE_LABELS", "TravelTimeMatrix",
+if TYPE_CHECKING:
+    from geo.manytomany import ContractionHierarchy
+
+__all__ = ["CH_MIN_NODES", "CH_MIN_SOURCES", "METHODS", "SNAP_WARNING_M", "MODE_OSM", "MODE_ESTIMATED", "MODE_LABELS", "TravelTimeMatrix",
            "TravelTimeEngine", "road_source_label", "times_label"]
 
 #: A point farther than this from any road node is flagged (metres).
@@ -63,6 +69,10 @@ def road_source_label(graph: nx.Graph | None) -> str:
     return f"extrait OpenStreetMap {source}, {when}"
 
 
+def _hierarchy_dir() -> Path:
+    return settings.VAR_DIR / "cache" / "roads" / "ch"
+
+
 def times_label(mode: str, source: str = "") -> str:
     """French label of a mode, with the source of the times when known.
 
@@ -74,6 +84,12 @@ def times_label(mode: str, source: str = "") -> str:
 
 # Sources per csgraph call: a block holds block × n_nodes float64 distances.
 _SOURCE_BLOCK = 64
+
+#: Below this many nodes, the Dijkstra engine is used (0.05 s for a 949-node town).
+CH_MIN_NODES = 20_000
+#: With fewer distinct sources, Dijkstra is used unless the hierarchy is already cached.
+CH_MIN_SOURCES = 64
+METHODS = ("auto", "dijkstra", "ch")
 
 
 def _same_crs(a: str, b: str) -> bool:
@@ -152,6 +168,7 @@ class TravelTimeEngine:
         self.metric_crs = metric_crs
         self._tree = cKDTree(np.column_stack([node_x, node_y])) if len(node_x) else None
         self._position: dict[Hashable, int] | None = None
+        self._hierarchy: ContractionHierarchy | None = None
 
     @classmethod
     def from_graph(cls, graph: nx.MultiDiGraph, *, weight: str = "travel_time",
@@ -221,15 +238,28 @@ class TravelTimeEngine:
         return np.asarray(idx, dtype=np.int64), np.asarray(dist, dtype=float)
 
     def node_matrix(self, source_nodes: ArrayLike, target_nodes: ArrayLike, *,
-                    limit: float = np.inf) -> np.ndarray:
+                    limit: float = np.inf, method: str = "auto") -> np.ndarray:
         """Seconds from each source row to each target row, ``np.inf`` when unreachable.
 
         Rows are engine indices (see :meth:`snap`, :meth:`node_index`). Duplicate sources
-        are computed once. ``limit`` (seconds) stops the search early: farther targets
-        get ``np.inf``.
+        are computed once. ``limit`` (seconds): farther targets get ``np.inf``.
+
+        ``method``: ``"dijkstra"`` (one compiled Dijkstra per distinct source), ``"ch"``
+        (contraction hierarchy and RPHAST sweep, :mod:`geo.manytomany`; the hierarchy is
+        built once per graph and cached in ``VAR_DIR/cache/roads/ch``; times equal
+        Dijkstra's to about a millisecond), or ``"auto"``: the hierarchy for graphs of at
+        least :data:`CH_MIN_NODES` nodes when there are at least :data:`CH_MIN_SOURCES`
+        distinct sources or the hierarchy is already built or cached, else Dijkstra.
         """
+        if method not in METHODS:
+            raise ValueError(f"method must be one of {METHODS}, not {method!r}")
         sources = np.asarray(source_nodes, dtype=np.int64).reshape(-1)
         targets = np.asarray(target_nodes, dtype=np.int64).reshape(-1)
+        if method == "ch" or (method == "auto" and self._prefers_hierarchy(sources)):
+            seconds = self.hierarchy().matrix(sources, targets)
+            if np.isfinite(limit):
+                seconds[seconds > limit] = np.inf
+            return seconds
         unique, inverse = np.unique(sources, return_inverse=True)
         out = np.empty((len(unique), len(targets)))
         for start in range(0, len(unique), _SOURCE_BLOCK):
@@ -237,6 +267,24 @@ class TravelTimeEngine:
             dist = dijkstra(self.csr, directed=True, indices=block, limit=limit)
             out[start:start + len(block)] = np.atleast_2d(dist)[:, targets]
         return out[inverse.reshape(-1)]
+
+    def _prefers_hierarchy(self, sources: np.ndarray) -> bool:
+        if self.n_nodes < CH_MIN_NODES:
+            return False
+        if self._hierarchy is not None or len(np.unique(sources)) >= CH_MIN_SOURCES:
+            return True
+        from geo.manytomany import ContractionHierarchy
+
+        return (_hierarchy_dir() / f"{ContractionHierarchy.key(self.csr)}.npz").is_file()
+
+    def hierarchy(self) -> ContractionHierarchy:
+        """The contraction hierarchy of this graph: built once, cached on disk."""
+        if self._hierarchy is None:
+            from geo.manytomany import ContractionHierarchy
+
+            self._hierarchy = ContractionHierarchy.for_graph(self.csr,
+                                                             cache_dir=_hierarchy_dir())
+        return self._hierarchy
 
     def matrix(self, origins_xy: ArrayLike, destinations_xy: ArrayLike, *,
                crs: str = LAMBERT93) -> TravelTimeMatrix:
