@@ -175,13 +175,21 @@ class ContractionHierarchy:
         # Order: by level, so each level only reads rows already final.
         select = select[np.argsort(self.level[select], kind="stable")]
         position[select] = np.arange(len(select))
-        # 2. Upward forward searches, kept on the select list (nodes × sources).
+        # 2. Upward forward searches, kept on the select list (nodes × sources). They run
+        # on the subgraph of nodes reachable upward from a source, so that each search
+        # allocates that many distances rather than the whole graph's.
         unique_src, inverse = np.unique(src, return_inverse=True)
-        dist = np.empty((len(select), len(unique_src)))
+        up_reach = dijkstra(self.forward, directed=True, indices=unique_src, min_only=True)
+        upward = np.flatnonzero(np.isfinite(up_reach))
+        sub = self.forward[upward][:, upward]
+        sub_position = np.full(self.n_nodes, -1, dtype=np.int64)
+        sub_position[upward] = np.arange(len(upward))
+        shared = sub_position[select] >= 0  # select nodes a source can reach upward
+        dist = np.full((len(select), len(unique_src)), np.inf)
         for start in range(0, len(unique_src), _SOURCE_BLOCK):
-            block = unique_src[start:start + _SOURCE_BLOCK]
-            up = np.atleast_2d(dijkstra(self.forward, directed=True, indices=block))
-            dist[:, start:start + len(block)] = up[:, select].T
+            block = sub_position[unique_src[start:start + _SOURCE_BLOCK]]
+            up = np.atleast_2d(dijkstra(sub, directed=True, indices=block))
+            dist[shared, start:start + len(block)] = up[:, sub_position[select[shared]]].T
         # 3. Downward sweep, one level at a time.
         levels = self.level[select]
         bounds = np.searchsorted(levels, np.arange(1, int(levels.max(initial=0)) + 2))
