@@ -45,6 +45,8 @@ _INF_WEIGHT = 2**31 - 1
 # 64-byte blocks, and the two shortcut arrays.
 _MAGIC = 0x436F6E7448696572
 _SOURCE_BLOCK = 64
+# Sources per sweep: bounds the select × sources array (at most n_nodes × 256 floats).
+_SWEEP_BLOCK = 256
 
 
 @dataclass
@@ -175,10 +177,18 @@ class ContractionHierarchy:
         # Order: by level, so each level only reads rows already final.
         select = select[np.argsort(self.level[select], kind="stable")]
         position[select] = np.arange(len(select))
+        unique_src, inverse = np.unique(src, return_inverse=True)
+        rows = position[tgt]
+        parts = [self._sweep(unique_src[start:start + _SWEEP_BLOCK], select, position)[rows]
+                 for start in range(0, len(unique_src), _SWEEP_BLOCK)]
+        return np.concatenate(parts, axis=1).T[inverse.reshape(-1)] / self.scale
+
+    def _sweep(self, unique_src: np.ndarray, select: np.ndarray,
+               position: np.ndarray) -> np.ndarray:
+        """Distances (units) from ``unique_src`` to every select node: select × sources."""
         # 2. Upward forward searches, kept on the select list (nodes × sources). They run
         # on the subgraph of nodes reachable upward from a source, so that each search
         # allocates that many distances rather than the whole graph's.
-        unique_src, inverse = np.unique(src, return_inverse=True)
         up_reach = dijkstra(self.forward, directed=True, indices=unique_src, min_only=True)
         upward = np.flatnonzero(np.isfinite(up_reach))
         sub = self.forward[upward][:, upward]
@@ -205,8 +215,7 @@ class ContractionHierarchy:
             offsets = np.cumsum(counts) - counts
             best = np.minimum.reduceat(candidate, offsets, axis=0)
             np.minimum(dist[lo:hi], best, out=dist[lo:hi])
-        out = dist[position[tgt]].T[inverse.reshape(-1)] / self.scale
-        return out
+        return dist
 
 
 def _levels(backward: csr_matrix) -> np.ndarray:

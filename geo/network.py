@@ -177,8 +177,9 @@ def download_road_network(territory_wgs84: Polygon | MultiPolygon, *, dept: str,
 
     ``buffer_m`` only labels the cache. Needs network access to the Overpass API:
     ``overpass_url`` (default: osmnx's ``settings.overpass_url``, the public service).
-    osmnx's own HTTP cache goes to ``VAR_DIR/cache/overpass`` (never the working folder);
-    only complete answers are cached, by osmnx and by this module.
+    Only the prepared graph is cached (by this module, once the download is complete):
+    osmnx's own HTTP cache is off, so that a cached answer can never hide the date of
+    the data, nor be left behind by a failed download.
     """
     progress = progress or _quiet
     path = cache_path(dept=dept, source="osm")
@@ -189,7 +190,7 @@ def download_road_network(territory_wgs84: Polygon | MultiPolygon, *, dept: str,
              "minutes…")
     answer: dict[str, str] = {}
     try:
-        with _overpass_session(endpoint, answer, cache=cache):
+        with _overpass_session(endpoint, answer):
             graph = ox.graph_from_polygon(territory_wgs84, network_type="drive",
                                           simplify=False)
     except MaillageError:
@@ -220,8 +221,8 @@ def _reason(exc: BaseException) -> str:
 
 
 @contextmanager
-def _overpass_session(endpoint: str, answer: dict[str, str], *, cache: bool) -> Iterator[None]:
-    """osmnx settings for one download: endpoint, HTTP cache folder, answer checks.
+def _overpass_session(endpoint: str, answer: dict[str, str]) -> Iterator[None]:
+    """osmnx settings for one download: endpoint, no HTTP cache, answer checks.
 
     A ``requests`` response hook reads each Overpass answer: a malformed JSON body or a
     ``remark`` (the server stopped the query: partial data) raises a French error before
@@ -255,19 +256,16 @@ def _overpass_session(endpoint: str, answer: dict[str, str], *, cache: bool) -> 
             answer["date"] = stamp[:10]
         return response
 
-    saved = (ox.settings.overpass_url, ox.settings.cache_folder, ox.settings.use_cache,
-             ox.settings.requests_kwargs)
+    saved = (ox.settings.overpass_url, ox.settings.use_cache, ox.settings.requests_kwargs)
     ox.settings.overpass_url = endpoint
-    ox.settings.cache_folder = settings.VAR_DIR / "cache" / "overpass"
-    ox.settings.use_cache = cache
+    ox.settings.use_cache = False
     kwargs = dict(ox.settings.requests_kwargs)
     kwargs["hooks"] = {"response": [check]}
     ox.settings.requests_kwargs = kwargs
     try:
         yield
     finally:
-        (ox.settings.overpass_url, ox.settings.cache_folder, ox.settings.use_cache,
-         ox.settings.requests_kwargs) = saved
+        ox.settings.overpass_url, ox.settings.use_cache, ox.settings.requests_kwargs = saved
 
 
 def load_road_file(path: Path, *, dept: str | None = None,

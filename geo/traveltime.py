@@ -269,7 +269,9 @@ class TravelTimeEngine:
         return out[inverse.reshape(-1)]
 
     def _prefers_hierarchy(self, sources: np.ndarray) -> bool:
-        if self.n_nodes < CH_MIN_NODES:
+        import importlib.util
+
+        if self.n_nodes < CH_MIN_NODES or importlib.util.find_spec("routingkit_ch") is None:
             return False
         if self._hierarchy is not None or len(np.unique(sources)) >= CH_MIN_SOURCES:
             return True

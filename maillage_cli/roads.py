@@ -27,7 +27,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                        help="extrait local .osm.pbf, .osm ou .graphml au lieu du téléchargement")
     fetch.add_argument("--contour", metavar="FICHIER",
                        help="contour du territoire (GeoJSON, GeoPackage…) au lieu des communes "
-                            "du département")
+                            "du département chargées en base (maillage communes load)")
     fetch.add_argument("--buffer-km", type=float, default=10.0,
                        help="marge autour du territoire, en km (défaut : 10)")
     fetch.add_argument("--overpass-url", metavar="URL",
@@ -50,16 +50,38 @@ def _contour(path: str):  # -> shapely geometry in Lambert-93
     return shapely.union_all(frame.to_crs(settings.LAMBERT93).geometry.to_numpy())
 
 
+def _dept_territory(dept: str):  # -> shapely geometry in Lambert-93
+    """Union of the département's communes stored in the database (as ``plan`` uses)."""
+    import shapely
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from geo.communes import communes_frame
+    from geo.db import get_engine
+
+    try:
+        with get_engine().connect() as conn:
+            frame = communes_frame(conn, dept=dept)
+    except SQLAlchemyError as exc:
+        raise MaillageError(f"Base de données injoignable ({exc.__class__.__name__}) : "
+                            "donnez le contour du territoire avec --contour.") from exc
+    except MaillageError as exc:  # no commune of this département in the database
+        raise MaillageError(f"{exc} Ou donnez le contour du territoire avec --contour.") from exc
+    if frame.empty:
+        raise MaillageError(f"Aucune commune du département {dept} en base : chargez-les "
+                            f"(maillage communes load --dept {dept}) ou donnez --contour.")
+    return shapely.union_all(frame.geometry.to_numpy())
+
+
 def run_fetch(args: argparse.Namespace) -> int:
     from geo import settings
     from geo.communes import check_dept_code
-    from geo.network import dept_polygon, load_road_network
+    from geo.network import load_road_network
     from geo.traveltime import TravelTimeEngine
 
     dept = check_dept_code(args.dept)
     if not 0 <= args.buffer_km <= 100:
         raise MaillageError("--buffer-km doit être compris entre 0 et 100.")
-    polygon = _contour(args.contour) if args.contour else dept_polygon(dept)
+    polygon = _contour(args.contour) if args.contour else _dept_territory(dept)
     start = time.perf_counter()
     graph = load_road_network(dept=dept, polygon=polygon, source=args.roads or "osm",
                               buffer_m=args.buffer_km * 1000.0, overpass_url=args.overpass_url)

@@ -59,11 +59,29 @@ def test_fetch_reports_an_overpass_error_in_french(var_dir: Path, contour: Path,
     assert not (var_dir / "cache" / "roads").exists()
 
 
-def test_fetch_with_an_extract_of_another_region(var_dir: Path, shared_data: Path,
+@pytest.fixture
+def cli_db(communes_loaded, monkeypatch: pytest.MonkeyPatch):
+    from geo.db import get_engine
+
+    monkeypatch.setenv("DATABASE_URL", communes_loaded.url.render_as_string(hide_password=False))
+    get_engine.cache_clear()
+    yield communes_loaded
+    get_engine.cache_clear()
+
+
+def test_fetch_with_an_extract_of_another_region(var_dir: Path, cli_db: object,
                                                  capsys: pytest.CaptureFixture[str]) -> None:
-    # Haute-Loire's communes (real shared data) against the Helsinki extract: no road.
+    # Haute-Loire's communes (real data, in PostGIS) against the Helsinki extract: no road.
     code = main(["roads", "fetch", "--dept", "43", "--roads", str(helsinki_pbf())])
     err = capsys.readouterr().err
     assert code == 1 and "Traceback" not in err
     assert "Erreur : « Helsinki.osm.pbf » :" in err and "vol d'oiseau" in err
     assert not (var_dir / "cache" / "roads").exists()
+
+
+def test_fetch_without_communes_in_the_database(var_dir: Path, cli_db: object,
+                                               capsys: pytest.CaptureFixture[str]) -> None:
+    code = main(["roads", "fetch", "--dept", "2A"])
+    err = capsys.readouterr().err
+    assert code == 1 and "Traceback" not in err
+    assert "Aucune commune du département 2A en base" in err and "--contour" in err

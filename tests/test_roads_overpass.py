@@ -79,8 +79,9 @@ def test_download_builds_caches_and_routes_like_networkx(helsinki: OsmData,
     assert graph.graph["maillage_osm_date"] == "2019-04-21"  # osm3s.timestamp_osm_base
     for node in graph.nodes.values():
         assert TERRITORY.buffer(1e-9).contains(shapely.Point(node["x"], node["y"]))
-    assert cache_path(dept="hel", source="osm").is_file()
-    assert _files(var_dir / "cache" / "overpass")  # osmnx's HTTP cache, under var/, not ./cache
+    # Only the prepared graph is cached; osmnx's HTTP cache stays off (no ./cache either).
+    assert _files(var_dir / "cache") == [cache_path(dept="hel", source="osm")]
+    assert ox.settings.use_cache is True and not Path("cache").exists()
 
     engine = TravelTimeEngine.from_graph(graph, metric_crs=FINNISH_TM)
     assert_matches_networkx(graph, engine)

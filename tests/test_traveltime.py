@@ -170,7 +170,8 @@ def test_hierarchy_equals_dijkstra_on_random_graphs(seed: int, var_dir: Path) ->
     graph = _random_graph(seed, n=400, m=1100)
     engine = TravelTimeEngine.from_graph(graph)
     rng = np.random.default_rng(seed)
-    sources = rng.integers(0, engine.n_nodes, 90)
+    # Every node as a source (more than one sweep block of 256), and duplicates.
+    sources = np.concatenate([np.arange(engine.n_nodes), rng.integers(0, engine.n_nodes, 90)])
     targets = np.concatenate([rng.integers(0, engine.n_nodes, 70), sources[:5]])
     want = engine.node_matrix(sources, targets, method="dijkstra")
     got = engine.node_matrix(sources, targets, method="ch")
