@@ -367,53 +367,60 @@ def split_incomplete_ways(refs: list[int], present: set[int] | dict[int, Any]) -
     return runs
 
 
-def _complete_ways_xml(path: Path, out: Path) -> int:
+def _complete_ways_xml(path: Path, out: Path) -> tuple[int, int]:
     """Copy an OSM XML file, cutting ways at references to nodes it does not hold.
 
     Parts after the first get negative ids (``-(way id × 1000 + part)``), which no
-    OpenStreetMap object has. Returns the number of missing references.
+    OpenStreetMap object has. Returns the number of missing references and of ways; the
+    copy is written only when references are missing.
     """
     try:
         root = ElementTree.parse(path).getroot()
     except (ElementTree.ParseError, OSError) as exc:
         raise MaillageError(f"fichier OSM illisible ({exc}).") from exc
     present = {int(n.get("id", "0")) for n in root.iter("node")}
-    missing = 0
-    for way in list(root.findall("way")):
-        refs = [int(nd.get("ref", "0")) for nd in way.findall("nd")]
-        runs = split_incomplete_ways(refs, present)
+    missing = ways = 0
+    children: list[ElementTree.Element] = []
+    for child in root:
+        if child.tag != "way":
+            children.append(child)
+            continue
+        ways += 1
+        refs = [int(nd.get("ref", "0")) for nd in child.findall("nd")]
         lost = sum(1 for r in refs if r not in present)
         if not lost:
+            children.append(child)
             continue
         missing += lost
-        tags = [t for t in way.findall("tag")]
-        position = list(root).index(way)
-        root.remove(way)
-        way_id = int(way.get("id", "0"))
-        for part, run in enumerate(runs):
-            piece = ElementTree.Element("way", dict(way.attrib))
+        tags = child.findall("tag")
+        way_id = int(child.get("id", "0"))
+        for part, run in enumerate(split_incomplete_ways(refs, present)):
+            piece = ElementTree.Element("way", dict(child.attrib))
             piece.set("id", str(way_id if part == 0 else -(abs(way_id) * 1000 + part)))
             for ref in run:
                 ElementTree.SubElement(piece, "nd", {"ref": str(ref)})
             piece.extend(tags)
-            root.insert(position + part, piece)
-    ElementTree.ElementTree(root).write(out, encoding="utf-8", xml_declaration=True)
-    return missing
+            children.append(piece)
+    if missing:
+        root[:] = children
+        ElementTree.ElementTree(root).write(out, encoding="utf-8", xml_declaration=True)
+    return missing, ways
 
 
 def _graph_from_xml(path: Path, *, progress: Progress = _say) -> nx.MultiDiGraph:
     # Unsimplified and complete: the drive filter must see one OSM way per edge.
     with tempfile.TemporaryDirectory() as tmp:
         complete = Path(tmp) / "complete.osm"
-        missing = _complete_ways_xml(path, complete)
+        missing, ways = _complete_ways_xml(path, complete)
+        if not ways:
+            raise MaillageError("le fichier ne contient aucune voie (way) OpenStreetMap.")
         if missing:
             progress(f"{missing} références à des nœuds absents de l'extrait (découpé) : "
                      "les voies concernées sont coupées à ces nœuds.")
-        if not any(True for _ in ElementTree.parse(complete).getroot().iter("way")):
-            raise MaillageError("le fichier ne contient aucune voie (way) OpenStreetMap.")
         with _way_tags(*_EXTRA_WAY_TAGS):
             try:
-                return ox.graph_from_xml(complete, simplify=False, retain_all=True)
+                return ox.graph_from_xml(complete if missing else path, simplify=False,
+                                         retain_all=True)
             except Exception as exc:  # osmnx errors on malformed files
                 raise MaillageError(f"fichier OSM illisible ({exc}).") from exc
 
@@ -458,7 +465,7 @@ def drivable_only(graph: nx.MultiDiGraph, *, territory: Polygon | MultiPolygon |
     if territory is not None and graph.number_of_nodes():
         graph = ox.truncate.truncate_graph_polygon(graph, territory)
     if graph.number_of_edges() == 0:
-        raise MaillageError("Le fichier ne contient aucune route carrossable dans le territoire.")
+        raise MaillageError("le fichier ne contient aucune route carrossable dans le territoire.")
     return _simplify(graph)
 
 
