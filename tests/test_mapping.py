@@ -124,9 +124,13 @@ def test_legend_names_every_symbol_and_the_threshold(shared_data: Path, communes
     plan.antennas[0].communes.remove(plan.antennas[0].communes[0])       # one uncovered
     plan.antennas[1].communes.append(plan.antennas[2].communes[0])       # one duplicate
     check = check_plan(plan, communes_43, drive_times=plan_drive_times(plan, communes_43))
-    layers = plan_layers(plan, communes_43, check)
+    layers = plan_layers(plan, communes_43, check, with_isochrones=True)
     keys = [e["key"] for e in layers.legend]
-    assert keys == ["antenna"] * 3 + ["seat", "uncovered", "duplicate", "beyond", "departement"]
+    assert keys == ["antenna"] * 3 + ["seat", "uncovered", "duplicate", "beyond", "departement",
+                                      "isochrone-15", "isochrone-30", "isochrone-45"]
+    assert [i["minutes"] for i in layers.payload()["isochrones"]] == [15, 30, 45]
+    # The 30 min isochrone (discs) covers every seat, estimated mode.
+    assert all(shapely.contains_xy(layers.isochrones[1][1], s.x, s.y) for s in layers.seats)
     labels = {e["key"]: e["label"] for e in layers.legend}
     assert labels["uncovered"] == "Commune non couverte (1)"
     assert labels["duplicate"] == "Commune couverte plusieurs fois (1)"
