@@ -302,3 +302,20 @@ def test_plan_offers_report_annexes_and_map_file(web) -> None:
     report = client.get(f"/plans/{pid}/rapport").get_data(as_text=True)
     assert '<figure class="map-figure" id="carte"><svg' in report
     assert report.index('id="carte"') < report.index("Couverture et unicité")
+
+
+def test_tiles_none_and_invalid_setting_in_the_app(communes_loaded: Engine) -> None:
+    from web.app import create_app
+
+    url = communes_loaded.url.render_as_string(hide_password=False)
+    app = create_app(database_url=url, testing=True, config={"MAILLAGE_TILES": "none"})
+    r = app.test_client().get("/recherche")
+    html = r.get_data(as_text=True)
+    assert 'data-tiles=""' in html and "fond de carte en ligne" not in html
+    assert "img-src 'self' data:;" in r.headers["Content-Security-Policy"]
+    osm = create_app(database_url=url, testing=True, config={"MAILLAGE_TILES": "osm"})
+    csp = osm.test_client().get("/recherche").headers["Content-Security-Policy"]
+    assert "img-src 'self' data: https://tile.openstreetmap.org;" in csp
+    with pytest.raises(MaillageError, match="MAILLAGE_TILES invalide"):
+        create_app(database_url=url, testing=True,
+                   config={"MAILLAGE_TILES": "https://x.org/<script>/{z}/{x}/{y}"})
