@@ -335,6 +335,8 @@ def test_folium_export_works_offline(site, tmp_path: Path, communes_43) -> None:
         "p.dispatchEvent(new MouseEvent('click', {bubbles: true}));")
     _wait(driver, lambda d: "Siège" in " ".join(
         e.text for e in d.find_elements(By.CSS_SELECTOR, ".leaflet-popup-content")))
+    close = driver.find_element(By.CSS_SELECTOR, ".leaflet-popup-close-button")
+    assert close.get_attribute("aria-label") == "Fermer la bulle"
     _wait(driver, lambda d: d.find_element(By.ID, "maillage-offline").is_displayed(), timeout=15)
     assert len(driver.find_elements(By.CSS_SELECTOR, ".maillage-label")) >= 10
     _shot(driver, "carte-export.png")
