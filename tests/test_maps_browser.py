@@ -185,6 +185,8 @@ def test_plan_page_legend_names_every_symbol(site) -> None:
     assert keys.count("antenna") == 3
     for key in ("seat", "uncovered", "duplicate", "beyond", "departement"):
         assert key in keys, keys
+    assert [k for k in keys if k.startswith("isochrone")] == [
+        "isochrone-15", "isochrone-30", "isochrone-45"]
     beyond = next(e for e in legend if e["key"] == "beyond")
     assert "au-delà de 30 min — temps estimés à vol d'oiseau" in beyond["label"]
     # The beyond-threshold outline is dashed and not red (red means « en double »).
@@ -214,6 +216,13 @@ def test_plan_page_legend_names_every_symbol(site) -> None:
     note = driver.find_element(By.CSS_SELECTOR, "#map .map-offline")
     _wait(driver, lambda d: note.is_displayed())
     assert note.text == "fond de carte indisponible : affichage hors ligne"
+    # Isochrones are toggleable layers, off at first.
+    assert driver.find_elements(By.CSS_SELECTOR, "#map path.isochrone") == []
+    driver.find_element(By.CSS_SELECTOR, ".leaflet-control-layers-toggle").click()
+    for label in driver.find_elements(By.CSS_SELECTOR, ".leaflet-control-layers-overlays label"):
+        if "Isochrone 30 min" in label.text:
+            label.find_element(By.TAG_NAME, "input").click()
+    _wait(driver, lambda d: len(d.find_elements(By.CSS_SELECTOR, "#map path.isochrone")) == 1)
     # Town names from our data; a seat's town is named by the seat's own label.
     labels = _visible_labels(driver)
     assert "Monistrol-sur-Loire" in labels and "Le Puy-en-Velay" not in labels
@@ -326,6 +335,8 @@ def test_folium_export_works_offline(site, tmp_path: Path, communes_43) -> None:
         "p.dispatchEvent(new MouseEvent('click', {bubbles: true}));")
     _wait(driver, lambda d: "Siège" in " ".join(
         e.text for e in d.find_elements(By.CSS_SELECTOR, ".leaflet-popup-content")))
+    close = driver.find_element(By.CSS_SELECTOR, ".leaflet-popup-close-button")
+    assert close.get_attribute("aria-label") == "Fermer la bulle"
     _wait(driver, lambda d: d.find_element(By.ID, "maillage-offline").is_displayed(), timeout=15)
     assert len(driver.find_elements(By.CSS_SELECTOR, ".maillage-label")) >= 10
     _shot(driver, "carte-export.png")
