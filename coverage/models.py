@@ -10,7 +10,18 @@ from datetime import datetime
 from typing import Any
 
 from geoalchemy2 import Geometry
-from sqlalchemy import JSON, DateTime, Float, ForeignKey, Integer, String, Text, func
+from sqlalchemy import (
+    JSON,
+    CheckConstraint,
+    DateTime,
+    Float,
+    ForeignKey,
+    Integer,
+    String,
+    Text,
+    func,
+)
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 import geo.models  # noqa: F401  (the referenced tables: departements, communes)
@@ -25,6 +36,8 @@ class PlanRow(Base):
     departement: Mapped[str] = mapped_column(ForeignKey("departements.code"), index=True)
     author: Mapped[str | None] = mapped_column(String(200))
     owner_id: Mapped[int | None] = mapped_column(Integer, index=True)
+    # The promoter's organisation (``organisations.id``, 0007): its members share the plan.
+    organisation_id: Mapped[int | None] = mapped_column(Integer, index=True)
     source_filename: Mapped[str | None] = mapped_column(String(300))
     sizing: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     notes: Mapped[str | None] = mapped_column(Text)
@@ -71,3 +84,39 @@ class PlanAssignmentRow(Base):
     commune: Mapped[str] = mapped_column(ForeignKey("communes.code"), primary_key=True,
                                          index=True)
     antenna: Mapped[PlanAntennaRow] = relationship(back_populates="communes")
+
+
+class CandidacyRow(Base):
+    """A submitted candidacy: an immutable snapshot of a plan (``0007_candidacies``).
+
+    Only ``status`` and the decision columns change after the insert; a database
+    trigger refuses any other update. ``candidate_key`` is ``o<organisation id>`` (or
+    ``u<user id>`` for a promoter without organisation): each new submission of the same
+    candidate in a département is a new ``version``.
+    """
+
+    __tablename__ = "candidacies"
+    __table_args__ = (
+        CheckConstraint("status IN ('deposee', 'retenue', 'non_retenue')",
+                        name="candidacies_status"),
+        CheckConstraint("version >= 1", name="candidacies_version"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    plan_id: Mapped[int | None] = mapped_column(Integer, index=True)
+    departement: Mapped[str] = mapped_column(ForeignKey("departements.code"), index=True)
+    organisation_id: Mapped[int | None] = mapped_column(Integer)
+    organisation_name: Mapped[str | None] = mapped_column(String(200))
+    candidate_key: Mapped[str] = mapped_column(String(40))
+    version: Mapped[int] = mapped_column(Integer)
+    name: Mapped[str] = mapped_column(String(200))
+    snapshot: Mapped[dict[str, Any]] = mapped_column(JSONB)
+    submitted_at: Mapped[datetime] = mapped_column(DateTime(timezone=True),
+                                                   server_default=func.now())
+    submitted_by: Mapped[int | None] = mapped_column(Integer)
+    submitted_by_name: Mapped[str] = mapped_column(String(200))
+    status: Mapped[str] = mapped_column(String(20), server_default="deposee")
+    decision_comment: Mapped[str | None] = mapped_column(Text)
+    decided_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    decided_by: Mapped[int | None] = mapped_column(Integer)
+    decided_by_name: Mapped[str | None] = mapped_column(String(200))

@@ -14,12 +14,13 @@ from pathlib import Path
 
 import geopandas as gpd
 
-from coverage.names import NameIndex
 from coverage.plan import Antenna, Plan
 from geo.communes import INSEE_CODE_RE
 from geo.errors import MaillageError
+from geo.names import NameIndex
 from geo.spreadsheet import unneutralise
 from geo.tables import Table, read_table
+from geo.text import fold
 
 COLUMN_ALIASES: dict[str, set[str]] = {
     "code": {"code insee", "code_insee", "insee", "code commune", "code com", "codgeo",
@@ -28,10 +29,12 @@ COLUMN_ALIASES: dict[str, set[str]] = {
                 "nom com"},
     "antenna": {"antenne", "antenna", "antenne de proximite", "nom antenne", "nom de l antenne"},
     "seat": {"siege", "siege antenne", "siege de l antenne", "commune siege", "code siege",
-             "seat"},
+             "code insee siege", "seat"},
     "structure": {"dac", "structure", "dispositif", "nom dac", "porteur"},
     "coordinators": {"coordinateurs", "nb coordinateurs", "nombre de coordinateurs",
                      "etp coordinateurs", "coordinators"},
+    "seat_code": {"code insee siege", "code siege"},
+    "status": {"statut"},
     "lat": {"lat", "latitude"},
     "lon": {"lon", "lng", "longitude"},
 }
@@ -153,9 +156,17 @@ def read_plan_file(path: str | Path, *, communes: gpd.GeoDataFrame, dept: str,
         # Our own exports prefix formula-like text with « ' »: drop it on the way back.
         return unneutralise(row[col].strip()) if col is not None and col < len(row) else ""
 
+    # The Annex 1 marks the seat's row « siege : oui » and repeats the seat's code in
+    # « code_insee_siege »: the code column wins over the yes/no one.
+    seat_code_col = _column(table, "seat_code")
+    if seat_code_col is not None:
+        seat_col = seat_code_col
+    status_col = _column(table, "status")
     for line, row in table.rows:
         typed = cell(row, code_col) or cell(row, name_col)
         antenna_name = cell(row, antenna_col)
+        if not antenna_name and fold(cell(row, status_col)) == "non couverte":
+            continue  # an Annex 1 lists the uncovered communes too: nothing to assign
         if not antenna_name:
             result.problems.append(Problem(line, f"antenne vide pour la commune « {typed} »"))
             continue
@@ -175,7 +186,8 @@ def read_plan_file(path: str | Path, *, communes: gpd.GeoDataFrame, dept: str,
                               structure=cell(row, structure_col) or "DAC")
             result.plan.antennas.append(antenna)
         _read_antenna_extras(result, antenna, line=line, seat=cell(row, seat_col),
-                             coordinators=cell(row, coord_col), resolver=resolver)
+                             coordinators=cell(row, coord_col), resolver=resolver,
+                             commune=code)
         if code in seen:
             first_line, first_antenna = seen[code]
             label = f"{code} {resolver.names[code]}"
@@ -202,8 +214,16 @@ def read_plan_file(path: str | Path, *, communes: gpd.GeoDataFrame, dept: str,
     return result
 
 
+#: Values of a yes/no « siege » column (the row's commune is, or is not, the seat).
+_YES = {"oui", "o", "x", "1", "vrai", "yes", "y", "true"}
+_NO = {"non", "n", "0", "faux", "no", "false"}
+
+
 def _read_antenna_extras(result: PlanFile, antenna: Antenna, *, line: int, seat: str,
-                         coordinators: str, resolver: CommuneResolver) -> None:
+                         coordinators: str, resolver: CommuneResolver,
+                         commune: str | None = None) -> None:
+    if fold(seat) in _YES | _NO:
+        seat = commune or "" if fold(seat) in _YES else ""
     if seat:
         code, reason = resolver.resolve(seat)
         if code is None:

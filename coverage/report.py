@@ -14,8 +14,10 @@ from markupsafe import Markup
 
 from coverage.annex import annex_table, write_annex
 from coverage.checks import CheckResult
+from coverage.maplayers import plan_layers
 from coverage.mapping import build_map, save_map
 from coverage.plan import Plan
+from coverage.svgmap import plan_svg
 from geo import settings
 from geo.fmt import fr_float, fr_int
 
@@ -32,9 +34,24 @@ class Section:
     html: Markup
 
 
+#: Sources printed under the report's map.
+MAP_SOURCES = ("Sources : INSEE (COG 2026, populations légales), DGCL (EPCI), "
+               "IGN ADMIN EXPRESS (contours) ; Licence Ouverte 2.0.")
+#: Simplification of the printed map (metres): lighter than the screen's, invisible on A4.
+PRINT_SIMPLIFY_M = 150.0
+
+
+def report_map(plan: Plan, communes: gpd.GeoDataFrame, check: CheckResult) -> Markup:
+    """The static SVG map of the plan for the report (safe markup: user text escaped)."""
+    # plan_svg escapes every name it writes (tested with template and markup payloads).
+    return Markup(plan_svg(plan_layers(plan, communes, check, tolerance=PRINT_SIMPLIFY_M),  # noqa: S704
+                           sources=MAP_SOURCES))
+
+
 def render_report(check: CheckResult, *, notes: Iterable[str] = (),
                   extra_sections: Iterable[Section] = (),
-                  communes_source: str | None = None) -> str:
+                  communes_source: str | None = None, map_svg: Markup | None = None,
+                  files: dict[str, str] | None = None) -> str:
     """The report as one HTML page (French, print CSS, no script).
 
     Parameters
@@ -47,10 +64,15 @@ def render_report(check: CheckResult, *, notes: Iterable[str] = (),
         Sections added by later steps (solver proposals, drive-time scenarios).
     communes_source
         Where the communes frame was read (file or database), printed with the sources.
+    map_svg
+        The plan map (:func:`report_map`), printed on the first page.
+    files
+        Links to the companion files (label -> URL), shown when the report is served by
+        the web application.
     """
     return _ENV.get_template("report.html").render(
         check=check, notes=list(notes), extra_sections=list(extra_sections),
-        communes_source=communes_source,
+        communes_source=communes_source, map_svg=map_svg, files=files or {},
         generated=datetime.now().strftime("%d/%m/%Y %H:%M"),
         norm=settings.DAC_FILE_ACTIVE_NORM,
         uncovered_population=sum(check.populations[c] for c in check.uncovered))
@@ -73,6 +95,8 @@ def write_report(out_dir: str | Path, *, plan: Plan, communes: gpd.GeoDataFrame,
                             out / "carte.html")
     report = out / "rapport.html"
     report.write_text(render_report(check, notes=notes, extra_sections=extra_sections,
-                                    communes_source=communes_source), encoding="utf-8")
+                                    communes_source=communes_source,
+                                    map_svg=report_map(plan, communes, check)),
+                      encoding="utf-8")
     paths["report"] = report
     return paths

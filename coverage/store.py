@@ -6,10 +6,16 @@ from typing import Any
 
 from geoalchemy2.shape import from_shape, to_shape
 from shapely.geometry import Point
-from sqlalchemy import select
+from sqlalchemy import exists, or_, select
 from sqlalchemy.orm import Session, selectinload
 
-from coverage.models import PlanAntennaRow, PlanAssignmentRow, PlanRow, PlanStructureRow
+from coverage.models import (
+    CandidacyRow,
+    PlanAntennaRow,
+    PlanAssignmentRow,
+    PlanRow,
+    PlanStructureRow,
+)
 from coverage.plan import Antenna, Plan
 from geo import settings
 from geo.crs import transform_xy
@@ -18,7 +24,7 @@ from geo.errors import MaillageError
 
 def save_plan(session: Session, plan: Plan, *, owner_id: int | None = None,
               source_filename: str | None = None, sizing: dict[str, Any] | None = None,
-              notes: str | None = None) -> int:
+              notes: str | None = None, organisation_id: int | None = None) -> int:
     """Insert ``plan`` and return its id.
 
     Raises
@@ -30,7 +36,7 @@ def save_plan(session: Session, plan: Plan, *, owner_id: int | None = None,
         raise MaillageError("Nom de plan trop long (200 caractères au plus).")
     row = PlanRow(name=plan.name, departement=plan.dept, author=plan.author,
                   owner_id=owner_id, source_filename=source_filename, sizing=sizing or {},
-                  notes=notes)
+                  notes=notes, organisation_id=organisation_id)
     structures: dict[str, PlanStructureRow] = {}
     for antenna in plan.antennas:
         structure = structures.get(antenna.structure)
@@ -87,20 +93,35 @@ def load_plan(session: Session, plan_id: int) -> Plan:
 def plan_info(session: Session, plan_id: int) -> dict[str, Any]:
     row = _load_row(session, plan_id)
     return {"id": row.id, "name": row.name, "departement": row.departement,
-            "owner_id": row.owner_id, "author": row.author, "sizing": row.sizing,
+            "owner_id": row.owner_id, "organisation_id": row.organisation_id,
+            "author": row.author, "sizing": row.sizing,
             "created_at": row.created_at, "updated_at": row.updated_at,
             "source_filename": row.source_filename}
 
 
-def list_plans(session: Session, *, dept: str | None = None,
-               owner_id: int | None = None) -> list[dict[str, Any]]:
-    """Plans, newest first, optionally of one département or one owner."""
+def list_plans(session: Session, *, dept: str | None = None, owner_id: int | None = None,
+               organisation_id: int | None = None,
+               submitted_only: bool = False) -> list[dict[str, Any]]:
+    """Plans, newest first, optionally of one département, one owner or organisation.
+
+    ``owner_id`` and ``organisation_id`` together select the plans of either;
+    ``submitted_only`` keeps the plans submitted at least once as a candidacy (what the
+    ARS may see).
+    """
     query = select(PlanRow).order_by(PlanRow.id.desc())
     if dept:
         query = query.where(PlanRow.departement == dept)
-    if owner_id is not None:
+    if owner_id is not None and organisation_id is not None:
+        query = query.where(or_(PlanRow.owner_id == owner_id,
+                                PlanRow.organisation_id == organisation_id))
+    elif owner_id is not None:
         query = query.where(PlanRow.owner_id == owner_id)
+    elif organisation_id is not None:
+        query = query.where(PlanRow.organisation_id == organisation_id)
+    if submitted_only:
+        query = query.where(exists().where(CandidacyRow.plan_id == PlanRow.id))
     return [{"id": r.id, "name": r.name, "departement": r.departement, "owner_id": r.owner_id,
+             "organisation_id": r.organisation_id, "author": r.author,
              "created_at": r.created_at} for r in session.execute(query).scalars()]
 
 

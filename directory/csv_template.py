@@ -19,6 +19,8 @@ from directory.records import (
     Rejection,
     ServiceRecord,
     StructureRecord,
+    check_position,
+    check_record,
     is_email,
     normalise_phone,
     zone_kind,
@@ -141,11 +143,13 @@ def _row(get: Callable[[str], str], line: int, known: frozenset[str], sector_of:
         try:
             lat = float(get("latitude").replace(",", "."))
             lon = float(get("longitude").replace(",", "."))
-            if not (-90 <= lat <= 90 and -180 <= lon <= 180):
-                raise ValueError
         except ValueError:
-            errors.append(f"coordonnées invalides « {get('latitude')} ; {get('longitude')} » "
-                          "(latitude et longitude en degrés décimaux, ex. 45,0434 ; 3,8853)")
+            errors.append(f"coordonnées invalides « {get('latitude')[:30]} ; "
+                          f"{get('longitude')[:30]} » (latitude et longitude en degrés "
+                          "décimaux, ex. 45,0434 ; 3,8853)")
+        else:
+            if problem := check_position(lat, lon):
+                errors.append(problem)
     code = get("code_insee").upper()
     if code.isdigit() and len(code) == 4:
         code = "0" + code  # a spreadsheet dropped the leading zero (01001 → 1001)
@@ -188,12 +192,15 @@ def _row(get: Callable[[str], str], line: int, known: frozenset[str], sector_of:
         address=get("adresse") or None, commune_code=code or None, lat=lat, lon=lon,
         phone=phone, email=email or None, website=website or None,
         opening_hours=hours or None, description=get("description") or None,
-        last_verified=verified)
+        last_verified=verified, line=line)
     if get("service") or zone_type or chosen or get("conditions_acces") or fees:
         record.services.append(ServiceRecord(
             name=get("service") or name, publics=chosen,
             access_conditions=get("conditions_acces") or None, fees=fees,
             zone_type=zone_type, zone_codes=zone_codes))
+    if problem := check_record(record):
+        result.rejections.append(Rejection(line, problem, ident[:100]))
+        return None
     return record
 
 

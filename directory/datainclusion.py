@@ -25,6 +25,8 @@ from directory.records import (
     Rejection,
     ServiceRecord,
     StructureRecord,
+    check_position,
+    check_record,
     normalise_phone,
     zone_kind,
     zone_type_of,
@@ -194,6 +196,9 @@ def _from_json(path: Path) -> tuple[list[tuple[int, Any]], list[tuple[int, Any]]
     except json.JSONDecodeError as exc:
         raise MaillageError(f"« {path.name} » n'est pas un JSON valide (ligne {exc.lineno}, "
                             f"colonne {exc.colno}).") from exc
+    except (ValueError, RecursionError) as exc:
+        raise MaillageError(f"« {path.name} » : JSON illisible (imbrication ou nombres "
+                            "démesurés).") from exc
     if isinstance(doc, list):
         doc = {"structures": doc, "services": []}
     if not isinstance(doc, dict) or not isinstance(doc.get("structures"), list) \
@@ -249,9 +254,14 @@ def _structure(number: int, item: Any, validator: jsonschema.protocols.Validator
                                            ident))
         return None
     lat, lon = item.get("latitude"), item.get("longitude")
-    if lat is not None and lon is not None and not (-90 <= lat <= 90 and -180 <= lon <= 180):
+    if lat is not None and lon is not None and (problem := check_position(lat, lon)):
+        result.rejections.append(Rejection(number, f"structure : {problem}", ident))
+        return None
+    try:
+        updated = date.fromisoformat(str(item["date_maj"])[:10])
+    except ValueError:
         result.rejections.append(Rejection(
-            number, f"structure : coordonnées impossibles ({lat} ; {lon})", ident))
+            number, f"structure : date_maj illisible « {str(item['date_maj'])[:30]} »", ident))
         return None
     if (lat is None) != (lon is None):
         lat = lon = None  # half a position is no position: placed at the commune later
@@ -259,7 +269,7 @@ def _structure(number: int, item: Any, validator: jsonschema.protocols.Validator
                     DEFAULT_CATEGORY)
     city = " ".join(x for x in (item.get("code_postal"), item.get("commune")) if x)
     phone = item.get("telephone")
-    return StructureRecord(
+    record = StructureRecord(
         source=f"data-inclusion:{item['source']}", source_id=str(item["id"]),
         name=str(item["nom"]).strip(), category_code=category, siret=item.get("siret"),
         address=", ".join(p for p in (item.get("adresse"), item.get("complement_adresse"), city)
@@ -271,8 +281,11 @@ def _structure(number: int, item: Any, validator: jsonschema.protocols.Validator
         email=item.get("courriel"), website=item.get("site_web"),
         opening_hours=hours.strip() if isinstance(hours, str) and hours.strip() else None,
         description=item.get("description"),
-        source_updated_on=date.fromisoformat(str(item["date_maj"])[:10]),
-        last_verified=date.fromisoformat(str(item["date_maj"])[:10]))
+        source_updated_on=updated, last_verified=updated, line=number)
+    if problem := check_record(record):
+        result.rejections.append(Rejection(number, f"structure : {problem}", ident[:100]))
+        return None
+    return record
 
 
 def _service(number: int, item: Any, validator: jsonschema.protocols.Validator,

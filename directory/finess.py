@@ -24,7 +24,16 @@ from typing import Any
 import numpy as np
 
 from directory.encoding import decode_extract
-from directory.records import ReadResult, Rejection, StructureRecord, normalise_phone
+from directory.records import (
+    METROPOLE,
+    OVERSEAS,
+    ReadResult,
+    Rejection,
+    StructureRecord,
+    check_position,
+    check_record,
+    normalise_phone,
+)
 from geo import settings
 from geo.crs import transform_xy, utm_crs_for_dept
 from geo.errors import MaillageError
@@ -40,10 +49,8 @@ _NAMED_CRS = {"LAMBERT_93": settings.LAMBERT93, "LAMBERT93": settings.LAMBERT93,
               "UTM_S38": "EPSG:4471", "UTM_S40": "EPSG:2975"}
 #: Plausible WGS84 bounds (lon_min, lat_min, lon_max, lat_max) when the département's
 #: communes file is not at hand: metropolitan France, then each overseas département.
-_METROPOLE = (-5.3, 41.3, 9.7, 51.2)
-_OVERSEAS = {"971": (-63.2, 15.8, -60.9, 18.2), "972": (-61.3, 14.3, -60.7, 14.95),
-             "973": (-54.7, 2.0, -51.5, 6.0), "974": (55.1, -21.5, 55.9, -20.8),
-             "975": (-56.5, 46.7, -56.1, 47.2), "976": (44.9, -13.1, 45.4, -12.6)}
+_METROPOLE = METROPOLE
+_OVERSEAS = OVERSEAS
 #: Margin around a département's communes (degrees, about 5 km).
 _MARGIN = 0.05
 _TYPVOIE = {"R": "rue", "AV": "avenue", "BD": "boulevard", "RTE": "route", "PL": "place",
@@ -156,6 +163,11 @@ def read_finess(path: str | Path, *, dept: str | None = None,
             number, fields = geolines[nofinesset]
             _place(record, number, fields, dept=record_dept,
                    bounds=bounds or plausible_bounds(record_dept), result=result)
+        problem = check_record(record)
+        if problem:
+            result.rejections.append(Rejection(_line, problem, record.source_id))
+            continue
+        record.line = _line
         result.records.append(record)
     result.rejections.sort(key=lambda r: r.line)
     result.metadata.update({k: str(v) for k, v in counts.items()})
@@ -306,7 +318,8 @@ def _place(record: StructureRecord, number: int, fields: list[str], *, dept: str
             raise ValueError
     except ValueError:
         result.rejections.append(Rejection(
-            number, f"coordonnées illisibles « {x_raw} ; {y_raw} » : {kept}", record.source_id))
+            number, f"coordonnées illisibles « {x_raw} ; {y_raw} » : {kept}", record.source_id,
+            kept=True))
         return
     crs = crs_of(source, dept=dept)
     try:
@@ -314,15 +327,20 @@ def _place(record: StructureRecord, number: int, fields: list[str], *, dept: str
     except Exception:  # pyproj raises CRSError (unknown EPSG code) or ProjError
         result.rejections.append(Rejection(
             number, f"système de coordonnées « {source.strip()} » non reconnu : {kept}",
-            record.source_id))
+            record.source_id, kept=True))
         return
     lon, lat = float(lon_a), float(lat_a)
+    problem = check_position(lat, lon)
+    if problem:
+        result.rejections.append(Rejection(number, f"{problem} : {kept}", record.source_id,
+                                           kept=True))
+        return
     if not (np.isfinite(lon) and np.isfinite(lat)
             and bounds[0] <= lon <= bounds[2] and bounds[1] <= lat <= bounds[3]):
         where = f"lon {lon:.4f}, lat {lat:.4f}" if np.isfinite(lon) and np.isfinite(lat) \
             else "hors projection"
         result.rejections.append(Rejection(
             number, f"coordonnées hors du département {dept} ({x_raw} ; {y_raw} en {crs} → "
-                    f"{where}) : {kept}", record.source_id))
+                    f"{where}) : {kept}", record.source_id, kept=True))
         return
     record.lon, record.lat = round(lon, 6), round(lat, 6)

@@ -23,7 +23,16 @@ from functools import lru_cache
 from pathlib import Path
 
 from directory.finess import normalise_dept, plausible_bounds
-from directory.records import ReadResult, Rejection, StructureRecord, is_email, normalise_phone
+from directory.names import display_name
+from directory.records import (
+    ReadResult,
+    Rejection,
+    StructureRecord,
+    check_position,
+    check_record,
+    is_email,
+    normalise_phone,
+)
 from geo import settings
 from geo.errors import MaillageError
 from geo.text import fold
@@ -68,6 +77,8 @@ def read_gisco_hospitals(path: str | Path, *, dept: str | None = None) -> ReadRe
             seen: set[str] = set()
             for row in reader:
                 _row(row, reader.line_num, wanted, seen, result)
+            if reader.line_num <= 1:
+                raise MaillageError(f"« {path.name} » est vide : aucun hôpital à importer.")
     except UnicodeDecodeError as exc:
         raise MaillageError(f"« {path.name} » : encodage non reconnu (UTF-8 attendu).") from exc
     return result
@@ -101,15 +112,22 @@ def _row(row: dict[str, str | None], number: int, wanted: str | None, seen: set[
         try:
             lat, lon = float(_get(row, "lat")), float(_get(row, "lon"))
             box = plausible_bounds(row_dept)
-            if not (box[0] <= lon <= box[2] and box[1] <= lat <= box[3]):
+            problem = check_position(lat, lon)
+            if problem:
+                result.rejections.append(Rejection(
+                    number, f"{problem} : établissement gardé, placé à sa commune", finess,
+                    kept=True))
+                lat = lon = None
+            elif not (box[0] <= lon <= box[2] and box[1] <= lat <= box[3]):
                 result.rejections.append(Rejection(
                     number, f"coordonnées hors du département {row_dept} ({lat} ; {lon}) : "
-                            "établissement gardé, placé à sa commune", finess))
+                            "établissement gardé, placé à sa commune", finess, kept=True))
                 lat = lon = None
         except ValueError:
             result.rejections.append(Rejection(
-                number, f"coordonnées illisibles « {_get(row, 'lat')} ; {_get(row, 'lon')} » : "
-                        "établissement gardé, placé à sa commune", finess))
+                number, f"coordonnées illisibles « {_get(row, 'lat')[:30]} ; "
+                        f"{_get(row, 'lon')[:30]} » : établissement gardé, placé à sa commune",
+                finess, kept=True))
             lat = lon = None
     street = " ".join(p for p in (_get(row, "house_number"), _get(row, "street").title()) if p)
     city = _get(row, "city")
@@ -117,16 +135,24 @@ def _row(row: dict[str, str | None], number: int, wanted: str | None, seen: set[
     try:
         verified = datetime.strptime(ref, "%d/%m/%Y").date() if ref else None
     except ValueError:
-        verified = None
+        result.rejections.append(Rejection(
+            number, f"date de référence illisible « {ref[:30]} » (JJ/MM/AAAA attendu)", finess))
+        return
     email = _get(row, "email")
-    result.records.append(StructureRecord(
+    record = StructureRecord(
         source=SOURCE, source_id=finess, finess_et=finess, name=_get(row, "hospital_name"),
         category_code=category,
         address=", ".join(p for p in (street, f"{postcode} {city}".strip()) if p) or None,
         postal_code=postcode or None, commune_code=commune_code(city, dept=row_dept),
         commune_name=city.title() or None, lon=lon, lat=lat,
         phone=normalise_phone(_get(row, "tel")), email=email if is_email(email) else None,
-        website=_get(row, "url") or None, last_verified=verified))
+        website=_get(row, "url") or None, last_verified=verified, line=number)
+    record.display_name = display_name(record.name)
+    problem = check_record(record)
+    if problem:
+        result.rejections.append(Rejection(number, problem, finess[:100]))
+        return
+    result.records.append(record)
 
 
 def _dept_of(finess: str, postcode: str) -> str:

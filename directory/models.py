@@ -17,13 +17,15 @@ from sqlalchemy import (
     Date,
     DateTime,
     ForeignKey,
+    Index,
     Integer,
     String,
     Text,
     UniqueConstraint,
     func,
+    text,
 )
-from sqlalchemy.dialects.postgresql import ARRAY, TSVECTOR
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB, TSVECTOR
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 import geo.models  # noqa: F401  (the referenced tables: departements, communes)
@@ -45,12 +47,18 @@ class CategoryRow(Base):
 
 class StructureRow(Base):
     __tablename__ = "structures"
-    __table_args__ = (UniqueConstraint("source", "source_id", name="structures_source_uid"),)
+    __table_args__ = (
+        UniqueConstraint("source", "source_id", name="structures_source_uid"),
+        Index("ux_structures_finess_et", "finess_et", unique=True,
+              postgresql_where=text("finess_et IS NOT NULL")),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     source: Mapped[str] = mapped_column(String(40))
     source_id: Mapped[str] = mapped_column(String(100))
     name: Mapped[str] = mapped_column(String(300))
+    display_name: Mapped[str | None] = mapped_column(String(300))
+    official_name: Mapped[str | None] = mapped_column(String(300))
     category_code: Mapped[str | None] = mapped_column(ForeignKey("categories.code"))
     sector: Mapped[str | None] = mapped_column(String(20))
     finess_et: Mapped[str | None] = mapped_column(String(9))
@@ -68,6 +76,9 @@ class StructureRow(Base):
     opening_hours: Mapped[str | None] = mapped_column(String(300))
     description: Mapped[str | None] = mapped_column(Text)
     last_verified: Mapped[date | None] = mapped_column(Date)
+    last_updated: Mapped[date | None] = mapped_column(Date)
+    status: Mapped[str] = mapped_column(String(10), server_default="open")
+    closed_at: Mapped[date | None] = mapped_column(Date)
     search_text: Mapped[str] = mapped_column(Text, default="")
     search_vector: Mapped[Any] = mapped_column(
         TSVECTOR, Computed("to_tsvector('french'::regconfig, search_text)", persisted=True))
@@ -76,6 +87,27 @@ class StructureRow(Base):
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     services: Mapped[list[ServiceRow]] = relationship(
         back_populates="structure", cascade="all, delete-orphan", order_by="ServiceRow.id")
+    sources: Mapped[list[StructureSourceRow]] = relationship(
+        back_populates="structure", cascade="all, delete-orphan",
+        order_by="StructureSourceRow.id")
+
+
+class StructureSourceRow(Base):
+    """One source describing a structure: its id there, its date, the fields it gave."""
+
+    __tablename__ = "structure_sources"
+    __table_args__ = (UniqueConstraint("source", "source_id", name="structure_sources_uid"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    structure_id: Mapped[int] = mapped_column(ForeignKey("structures.id", ondelete="CASCADE"))
+    source: Mapped[str] = mapped_column(String(40))
+    source_id: Mapped[str] = mapped_column(String(100))
+    source_date: Mapped[date | None] = mapped_column(Date)
+    fields: Mapped[dict[str, Any]] = mapped_column(JSONB, server_default=text("'{}'::jsonb"))
+    content_hash: Mapped[str] = mapped_column(String(64), server_default="")
+    closed_at: Mapped[date | None] = mapped_column(Date)
+    seen_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    structure: Mapped[StructureRow] = relationship(back_populates="sources")
 
 
 class ServiceRow(Base):

@@ -72,7 +72,7 @@ def search(conn: Connection, query: SearchQuery, *, today: date | None = None) -
                  {"v": str(WORD_SIMILARITY)})
     params: dict[str, Any] = {"limit": query.per_page,
                               "offset": (query.page - 1) * query.per_page}
-    where: list[str] = ["s.point IS NOT NULL"]
+    where: list[str] = ["s.point IS NOT NULL", "s.status = 'open'"]
     rank_terms: list[str] = []
     for i, word in enumerate(_words(query.q)):
         params[f"w{i}"] = word
@@ -133,7 +133,9 @@ def search(conn: Connection, query: SearchQuery, *, today: date | None = None) -
     sql = f"""
         SELECT s.id, s.name, s.category_code, c.label AS category_label, s.sector,
                s.commune_code, s.commune_name, s.address, s.phone, s.approximate_location,
-               s.last_verified, ST_X(s.point) AS lon, ST_Y(s.point) AS lat,
+               s.last_verified, s.finess_et, s.display_name, s.official_name,
+               s.opening_hours, s.last_updated, {SOURCES_SQL} AS sources,
+               ST_X(s.point) AS lon, ST_Y(s.point) AS lat,
                {distance_sql} AS distance_km, {rank_sql} AS rank,
                count(*) OVER () AS total
         FROM structures s LEFT JOIN categories c ON c.code = s.category_code
@@ -157,6 +159,10 @@ def search(conn: Connection, query: SearchQuery, *, today: date | None = None) -
                 "approximate_location": r["approximate_location"],
                 "last_verified": r["last_verified"].isoformat() if r["last_verified"] else None,
                 "stale": r["last_verified"] is None or r["last_verified"] < limit_date,
+                "finess_et": r["finess_et"], "display_name": r["display_name"],
+                "official_name": r["official_name"], "opening_hours": r["opening_hours"],
+                "last_updated": r["last_updated"].isoformat() if r["last_updated"] else None,
+                "sources": _sources(r["sources"]),
             }})
     total = int(rows[0]["total"]) if rows else 0
     return {"type": "FeatureCollection", "features": features, "total": total,
@@ -164,10 +170,35 @@ def search(conn: Connection, query: SearchQuery, *, today: date | None = None) -
             "pages": math.ceil(total / query.per_page) if total else 0}
 
 
+#: People-facing names of the sources (never a technical identifier on a page).
+SOURCE_LABELS = {"finess": "FINESS", "gisco-finess-2020": "Eurostat GISCO (hôpitaux, dérivé de "
+                 "FINESS)", "france-services": "ANCT, France Services",
+                 "datainclusion": "data·inclusion", "csv": "Fichier de la coordination",
+                 "ror": "ROR"}
+SOURCES_SQL = ("(SELECT coalesce(json_agg(json_build_object('source', ss.source, 'date', "
+               "ss.source_date) ORDER BY ss.source_date DESC NULLS LAST, ss.id), '[]'::json) "
+               "FROM structure_sources ss WHERE ss.structure_id = s.id AND ss.closed_at IS NULL)")
+
+
+def source_label_fr(source: str, day: date | str | None) -> str:
+    """« FINESS (extraction du 08/01/2021) »: the source's name and date, for people."""
+    name = SOURCE_LABELS.get(source, source.split(":")[0].replace("-", " ").capitalize())
+    if isinstance(day, str):
+        day = date.fromisoformat(day[:10])
+    return f"{name} (extraction du {day.strftime('%d/%m/%Y')})" if day else name
+
+
+def _sources(value: Any) -> list[dict[str, Any]]:
+    return [{"source": item["source"], "date": item["date"],
+             "label": source_label_fr(item["source"], item["date"])} for item in value or []]
+
+
 def structure_detail(conn: Connection, structure_id: int, *, today: date | None = None
                      ) -> dict[str, Any] | None:
+    # SOURCES_SQL is a constant fragment; the id is a bound parameter.
     row = conn.execute(text(
-        "SELECT s.*, ST_X(s.point) AS lon, ST_Y(s.point) AS lat, c.label AS category_label "
+        f"SELECT s.*, ST_X(s.point) AS lon, ST_Y(s.point) AS lat, c.label AS category_label, "  # noqa: S608
+        f"{SOURCES_SQL} AS sources "
         "FROM structures s LEFT JOIN categories c ON c.code = s.category_code "
         "WHERE s.id = :id"), {"id": structure_id}).mappings().one_or_none()
     if row is None:
@@ -181,7 +212,10 @@ def structure_detail(conn: Connection, structure_id: int, *, today: date | None 
                                "finess_et", "finess_ej", "siret", "address", "postal_code",
                                "commune_code", "commune_name", "approximate_location", "phone",
                                "email", "website", "opening_hours", "description", "source",
-                               "source_id")}
+                               "source_id", "display_name", "official_name", "status")}
+    out["sources"] = _sources(row["sources"])
+    out["last_updated"] = row["last_updated"].isoformat() if row["last_updated"] else None
+    out["closed_at"] = row["closed_at"].isoformat() if row["closed_at"] else None
     out["lon"], out["lat"] = row["lon"], row["lat"]
     out["last_verified"] = row["last_verified"].isoformat() if row["last_verified"] else None
     out["stale"] = row["last_verified"] is None or row["last_verified"] < limit_date

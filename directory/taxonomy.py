@@ -13,9 +13,13 @@ and SSIAD are « SOC »), as described in the data sources (SOURCES.md §9a):
   4500, 4601, 4602, 4607, 4608 → social;
 * 5000 → social.
 
-Left out (not resources of a coordination directory, or not classified by that reading):
-0100 administration, 6000 training schools, 4200 special-education classes (all
-deprecated) and 4603 experimental establishments for other adults (category 380).
+* 6000 training schools: 6100 (health professions) → sanitaire, 6200 (social
+  professions) → social, 6300 (both, and the public-health school) → sanitaire; they are
+  in the FINESS extract, so a directory fed with it must be able to classify them;
+* 4603 experimental establishments for other adults (category 380) → médico-social.
+
+Left out (not resources of a coordination directory): 0100 administration and 4200
+special-education classes (all deprecated).
 
 Codes 700–705 (Maison sport-santé, MDA, PAEJ, ESJ, other territorial service, GEM) are
 ROR-only concepts of TRE_R397 without any aggregate: their sector is our choice
@@ -36,8 +40,10 @@ from geo.text import fold
 
 SECTORS = ("sanitaire", "medico-social", "social")
 HEALTH_NIV1 = frozenset({"1000", "2000", "3000"})
-MEDICO_SOCIAL = frozenset({"4100", "4300", "4400", "4604", "4605", "4606", "4609"})
+MEDICO_SOCIAL = frozenset({"4100", "4300", "4400", "4603", "4604", "4605", "4606", "4609"})
 SOCIAL = frozenset({"4500", "4601", "4602", "4607", "4608"})
+#: Training schools (level-1 aggregate 6000), by level-2 aggregate.
+TRAINING = {"6100": "sanitaire", "6200": "social", "6300": "sanitaire"}
 
 #: TRE_R397 codes without aggregate (ROR-only): the sector is ours, to be reviewed.
 ROR_ONLY_SECTORS = {
@@ -122,6 +128,8 @@ def sector_of(niv1: str, niv2: str, niv3: str) -> str | None:
         return None
     if niv1 == "5000":
         return "social"
+    if niv1 == "6000":
+        return TRAINING.get(niv2)
     return None
 
 
@@ -186,14 +194,55 @@ def resolve_category(value: str, known: set[str] | frozenset[str]) -> str | None
 
 #: Everyday words people search with, added to the indexed text of a category's
 #: structures (the official labels say « Centre Hospitalier », people type « hôpital »).
+#: Folded (no accents, lower case), like the indexed text.
 _HOSPITAL = "hopital hopitaux"
+_ELDERLY = "personnes agees seniors"
+_DISABILITY = "handicap personnes handicapees"
+_MENTAL = "psychiatrie sante mentale"
+_ADDICTION = "addictologie addiction drogue alcool"
 KEYWORDS: dict[str, str] = {
-    **{code: _HOSPITAL for code in ("101", "106", "109", "131", "292", "355", "362", "365",
-                                    "127")},
-    "156": "psychiatrie sante mentale " + _HOSPITAL, "425": "psychiatrie sante mentale",
-    "500": "maison de retraite personnes agees", "202": "foyer logement personnes agees",
-    "354": "soins a domicile infirmiers", "209": "aide et soins a domicile",
-    "460": "aide a domicile", "603": "maison de sante pluriprofessionnelle",
+    **{code: _HOSPITAL for code in ("101", "106", "109", "131", "355", "362", "365", "127")},
+    "101": "chu chr " + _HOSPITAL + " urgences", "355": "ch " + _HOSPITAL + " urgences",
+    "292": "chs " + _MENTAL + " " + _HOSPITAL, "366": _MENTAL + " clinique",
+    "109": "ssr smr soins de suite readaptation reeducation " + _HOSPITAL,
+    "362": "usld soins de longue duree " + _ELDERLY + " " + _HOSPITAL,
+    "127": "had hospitalisation a domicile " + _HOSPITAL,
+    "156": "cmp " + _MENTAL + " consultation", "425": "cattp " + _MENTAL,
+    "161": "maison de sante pour maladies mentales " + _MENTAL,
+    "412": "appartement therapeutique " + _MENTAL,
+    "444": "centre de crise " + _MENTAL,
+    "430": "postcure " + _MENTAL, "146": "dialyse", "141": "dialyse",
+    "500": "ehpad maison de retraite " + _ELDERLY, "502": "ehpa maison de retraite " + _ELDERLY,
+    "202": "residence autonomie foyer logement " + _ELDERLY,
+    "207": "accueil de jour alzheimer " + _ELDERLY,
+    "354": "ssiad soins infirmiers a domicile soins a domicile " + _ELDERLY,
+    "209": "spasad aide et soins a domicile", "460": "saad aide a domicile " + _ELDERLY,
+    "381": "accueil " + _ELDERLY, "220": "centre social",
+    "462": "lieu de vie et d accueil", "463": "clic " + _ELDERLY + " information coordination",
+    "603": "msp maison de sante pluriprofessionnelle medecin generaliste",
+    "124": "centre de sante medecin consultation", "620": "pharmacie officine medicaments",
+    "611": "laboratoire analyses biologie medicale prise de sang",
+    "197": "csapa " + _ADDICTION, "178": "caarud reduction des risques " + _ADDICTION,
+    "165": "act appartement de coordination therapeutique",
+    "180": "lhss lits halte soins sante", "213": "lam lits d accueil medicalises",
+    "214": "chrs hebergement d urgence reinsertion sociale",
+    "219": "centre d accueil hebergement d urgence", "443": "cada demandeurs d asile",
+    "442": "cph centre provisoire d hebergement refugies",
+    "223": "pmi protection maternelle infantile", "228": "planification familiale",
+    "183": "ime " + _DISABILITY + " enfants", "186": "itep " + _DISABILITY + " enfants",
+    "182": "sessad " + _DISABILITY + " enfants", "190": "camsp " + _DISABILITY + " enfants",
+    "189": "cmpp " + _MENTAL + " enfants", "246": "esat travail protege " + _DISABILITY,
+    "255": "mas maison d accueil specialisee " + _DISABILITY,
+    "437": "fam foyer d accueil medicalise " + _DISABILITY,
+    "448": "eam fam " + _DISABILITY, "382": "foyer de vie " + _DISABILITY,
+    "252": "foyer d hebergement " + _DISABILITY, "445": "samsah " + _DISABILITY,
+    "446": "savs " + _DISABILITY, "449": "eanm foyer de vie " + _DISABILITY,
+    "395": "accueil temporaire " + _DISABILITY, "188": _DISABILITY + " enfants polyhandicap",
+    "192": _DISABILITY + " enfants", "194": _DISABILITY + " enfants deficients visuels",
+    "195": _DISABILITY + " enfants deficients auditifs",
+    "177": "mecs protection de l enfance", "359": "circonscription action sociale",
     "604": "cpts", "606": "dac coordination parcours complexes",
     "701": "mda adolescents", "702": "paej jeunes ecoute",
+    "300": "ecole formation", "330": "ecole formation", "436": "ecole formation",
+    "hors-finess:france-services": "france services demarches administratives aide",
 }

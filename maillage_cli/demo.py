@@ -37,9 +37,6 @@ def run(args: argparse.Namespace) -> int:
     from coverage.propose import scenarios
     from coverage.report import write_report
     from coverage.territories import plan_from_epci_grouping
-    from directory.gisco import read_gisco_hospitals
-    from directory.store import sync_categories, upsert
-    from directory.taxonomy import load_categories
     from geo.communes import communes_frame, read_communes_source
     from geo.communes_db import dept_summary, store_communes
     from geo.db import get_engine, session_scope
@@ -81,13 +78,7 @@ def run(args: argparse.Namespace) -> int:
                                                        name="Isochrones 15/30/45 min (estimées)")],
                          extra_sections=[scenarios_section(rows, threshold=drive.threshold,
                                                            label=matrix.label)])
-    _title("Annuaire : 71 hôpitaux (Eurostat GISCO, dérivés de FINESS, situation 2020)")
-    categories = load_categories(data)
-    hospitals = read_gisco_hospitals(data / "health" / "gisco_healthcare_FR_2020_hospitals_43_63.csv")
-    with session_scope(engine) as session:
-        sync_categories(session, categories)
-        print(upsert(session, hospitals, source_label="hôpitaux GISCO 2020").summary_fr())
-    print("Données de 2020 : à vérifier avant tout usage (elles apparaissent « à vérifier »).")
+    run_directory(engine, data)
 
     _title("Comptes de démonstration")
     accounts = ensure_demo_accounts(engine, plan=pf.plan, communes=communes)
@@ -101,6 +92,48 @@ def run(args: argparse.Namespace) -> int:
                        ("annex_csv", "Annexe 1 (CSV)"), ("annex_xlsx", "Annexe 1 (XLSX)")):
         print(f"{label} : {paths[key]}")
     return 0
+
+
+SECTOR_FR = {"sanitaire": "sanitaire", "medico-social": "médico-social", "social": "social"}
+
+
+def run_directory(engine, data: Path, *, main_categories: int = 10) -> None:
+    """Fill the directory with the real offer of 43 and 63 and print what it holds.
+
+    FINESS as FHIR (extraction of 8 January 2021), France Services (ANCT, December 2022),
+    then the GISCO hospitals (2020), merged by FINESS ET into the FINESS records.
+    """
+    from directory.fhir import FhirReader
+    from directory.france_services import read_france_services
+    from directory.gisco import read_gisco_hospitals
+    from directory.store import StreamResult, counts_by_dept, sync_categories, upsert
+    from directory.taxonomy import load_categories
+    from geo.db import session_scope
+
+    _title("Annuaire : offre réelle de la Haute-Loire et du Puy-de-Dôme")
+    categories = load_categories(data)
+    known = frozenset(c.code for c in categories)
+    with session_scope(engine) as session:
+        sync_categories(session, categories)
+        reader = FhirReader(data / "finess" / "finess-20210108-fhir-43-63.ndjson",
+                            known_categories=known)
+        print(upsert(session, StreamResult(reader.records(), reader.rejections, reader.metadata),
+                     source_label="FINESS (FHIR, extraction du 08/01/2021)",
+                     close_missing=True).summary_fr())
+        print(upsert(session, read_france_services(
+            data / "inclusion" / "france-services-20221201-43-63.csv"),
+            source_label="France Services (ANCT, 01/12/2022)", close_missing=True).summary_fr())
+        print(upsert(session, read_gisco_hospitals(
+            data / "health" / "gisco_healthcare_FR_2020_hospitals_43_63.csv"),
+            source_label="hôpitaux GISCO 2020 (fusionnés par n° FINESS)").summary_fr())
+        counts = counts_by_dept(session, depts=DEMO_DEPTS)
+    for dept, c in counts.items():
+        sectors = ", ".join(f"{SECTOR_FR.get(k, k)} {n}" for k, n in sorted(c["sectors"].items()))
+        print(f"\nDépartement {dept} : {c['total']} ressources ouvertes ({sectors}).")
+        for label, n in c["categories"][:main_categories]:
+            print(f"  {n:>4}  {label}")
+    print("Données FINESS du 08/01/2021 : ouvertures et fermetures depuis cette date absentes "
+          "(les fiches apparaissent « à vérifier »).")
 
 
 # Demo accounts exist only in the demo database that `make demo` fills, and the
@@ -140,7 +173,12 @@ def ensure_demo_accounts(engine, *, plan, communes) -> list[tuple[str, str, str]
         if jeune is not None and velay is not None:
             jeune.communes += velay.communes[:12]   # overlaps with the first candidacy
             del rival.antennas[rival.antennas.index(velay)]
+        from coverage.candidacy import submit_plan
+
         with session_scope(engine) as session:
-            save_plan(session, plan, owner_id=ids[DEMO_ACCOUNTS[0][0]])
-            save_plan(session, rival, owner_id=ids[DEMO_ACCOUNTS[1][0]])
+            # Both are submitted as candidacies: the ARS never sees drafts.
+            for account, candidacy in ((DEMO_ACCOUNTS[0], plan), (DEMO_ACCOUNTS[1], rival)):
+                plan_id = save_plan(session, candidacy, owner_id=ids[account[0]])
+                submit_plan(session, plan_id, user_id=ids[account[0]], user_name=account[3],
+                            organisation_id=None, organisation_name=None)
     return [(email, role, DEMO_PASSWORD) for email, role, _, _ in DEMO_ACCOUNTS]

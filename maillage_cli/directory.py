@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
+from collections.abc import Callable
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from geo import settings
 from geo.fmt import fr_float
 
 if TYPE_CHECKING:
-    from directory.records import ReadResult
+    from directory.store import RecordSource
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -18,11 +21,17 @@ def register(sub: argparse._SubParsersAction) -> None:
     verbs = parser.add_subparsers(dest="verb", metavar="ACTION", required=True)
 
     imp = verbs.add_parser("import", help="importer un fichier (une transaction)")
-    imp.add_argument("format", choices=["finess", "datainclusion", "csv", "gisco"],
-                     help="finess : extraction FINESS ; datainclusion : JSON/CSV data·inclusion ; "
+    imp.add_argument("format", choices=["finess", "fhir", "france-services", "datainclusion",
+                                        "csv", "gisco"],
+                     help="finess : extraction FINESS (CSV) ; fhir : ressources FHIR R4 (NDJSON, "
+                          ".tar.gz, dossier ou Bundle : FINESS, ROR, Annuaire Santé) ; "
+                          "france-services : liste ANCT ; datainclusion : JSON/CSV data·inclusion ; "
                           "csv : modèle de saisie ; gisco : hôpitaux Eurostat (dérivés de FINESS)")
     imp.add_argument("file")
-    imp.add_argument("--dept", help="ne garder que ce département (finess, gisco)")
+    imp.add_argument("--dept", help="ne garder que ce département (finess, fhir, gisco, "
+                                    "france-services)")
+    imp.add_argument("--source", default="finess",
+                     help="nom de la source des ressources FHIR (défaut : finess ; ror…)")
     imp.add_argument("--json", action="store_true", help="rapport en JSON")
     imp.set_defaults(handler=run_import)
 
@@ -45,13 +54,32 @@ def register(sub: argparse._SubParsersAction) -> None:
     old.set_defaults(handler=run_stale)
 
 
-def read_file(fmt: str, path: str, *, dept: str | None, known: set[str]) -> ReadResult:
+#: Formats whose files are complete extracts of their source: records missing from a newer
+#: extract are marked closed.
+COMPLETE_EXTRACTS = {"finess", "fhir", "france-services", "gisco"}
+
+
+def read_file(fmt: str, path: str, *, dept: str | None, known: set[str],
+              source: str = "finess") -> RecordSource:
+    """The reader's output for ``fmt``; FHIR inputs are streamed (not read in memory)."""
     from directory.csv_template import read_csv_template
     from directory.datainclusion import enumeration, read_datainclusion
     from directory.finess import read_finess
     from directory.gisco import read_gisco_hospitals
+    from directory.store import StreamResult
 
     data = settings.data_dir()
+    if fmt == "fhir":
+        from directory.fhir import FhirReader
+
+        reader = FhirReader(Path(path), dept=dept, known_categories=frozenset(known),
+                            source=source, progress=_progress() if sys.stderr.isatty() else None)
+        return StreamResult(records=reader.records(), rejections=reader.rejections,
+                            metadata=reader.metadata)
+    if fmt == "france-services":
+        from directory.france_services import read_france_services
+
+        return read_france_services(path, dept=dept)
     if fmt == "finess":
         return read_finess(path, dept=dept, known_categories=known)
     if fmt == "gisco":
@@ -70,13 +98,24 @@ def run_import(args: argparse.Namespace) -> int:
 
     dept = check_dept_code(args.dept) if args.dept else None
     categories = load_categories(settings.data_dir())
-    result = read_file(args.format, args.file, dept=dept, known={c.code for c in categories})
+    result = read_file(args.format, args.file, dept=dept, known={c.code for c in categories},
+                       source=args.source)
     with session_scope(get_engine()) as session:
         sync_categories(session, categories)
-        report = upsert(session, result, source_label=f"{args.format} ({args.file})")
+        report = upsert(session, result, source_label=f"{args.format} ({args.file})",
+                        close_missing=args.format in COMPLETE_EXTRACTS, dept=dept)
+    if sys.stderr.isatty() and args.format == "fhir":
+        print(file=sys.stderr)
     print(json.dumps(report.to_dict(), ensure_ascii=False, indent=2, default=str)
           if args.json else report.summary_fr())
     return 0
+
+
+def _progress() -> Callable[[int], None]:
+    def show(done: int) -> None:
+        print(f"\r{done:,} ressources FHIR lues…".replace(",", "\u202f"), end="",
+              file=sys.stderr, flush=True)
+    return show
 
 
 def run_search(args: argparse.Namespace) -> int:

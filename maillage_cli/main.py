@@ -9,7 +9,7 @@ from collections.abc import Callable, Sequence
 from geo.errors import MaillageError
 
 #: Modules that contribute a noun; each has ``register(subparsers)``.
-NOUN_MODULES = ["communes", "plan", "directory", "users", "serve", "demo"]
+NOUN_MODULES = ["communes", "plan", "directory", "users", "serve", "demo", "roads"]
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -76,12 +76,15 @@ def _unexpected(exc: Exception) -> int:
 
 def _known_failure(exc: Exception) -> str:
     try:
-        from sqlalchemy.exc import DataError, IntegrityError, OperationalError
+        from sqlalchemy.exc import DataError, IntegrityError, OperationalError, ProgrammingError
     except ModuleNotFoundError:  # pragma: no cover
         return "erreur inattendue"
     if isinstance(exc, OperationalError):
         return ("base de données injoignable : lancez « make demo » ou vérifiez "
                 "DATABASE_URL")
+    if isinstance(exc, ProgrammingError) and "does not exist" in str(exc.orig):
+        return ("le schéma de la base n'est pas à jour : lancez « make demo » (ou "
+                "« alembic upgrade heads »)")
     if isinstance(exc, DataError):
         return "une valeur est trop longue ou invalide pour la base de données"
     if isinstance(exc, IntegrityError):

@@ -22,6 +22,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     add.add_argument("--dept", help="département (obligatoire pour "
                                     + " et ".join(sorted(DEPARTEMENT_ROLES)) + ")")
     add.add_argument("--name", help="nom affiché")
+    add.add_argument("--organisation", metavar="NOM",
+                     help="organisation (structure porteuse) d'un promoteur, créée si besoin ; "
+                          "ses membres partagent leurs plans")
+    add.add_argument("--siret", help="SIRET de l'organisation (14 chiffres, facultatif)")
     add.add_argument("--password-stdin", action="store_true",
                      help="lire le mot de passe sur la première ligne de l'entrée standard")
     add.set_defaults(handler=run_add)
@@ -57,8 +61,11 @@ def run_add(args: argparse.Namespace) -> int:
     password = read_password(from_stdin=args.password_stdin)
     with session_scope(get_engine(settings.database_url())) as session:
         user_id = add_user(session, email=args.email, password=password, role=args.role,
-                           departement=args.dept, name=args.name)
+                           departement=args.dept, name=args.name,
+                           organisation=args.organisation, siret=args.siret)
     where = f", département {args.dept}" if args.dept else ""
+    if args.organisation:
+        where += f", organisation « {' '.join(args.organisation.split())} »"
     print(f"Compte n° {user_id} créé : {args.email.strip().lower()} ({ROLES[args.role]}{where}).")
     return 0
 
@@ -86,6 +93,7 @@ def run_list(args: argparse.Namespace) -> int:
         return 0
     for user in users:
         dept = f" — {user.departement}" if user.departement else ""
-        print(f"{user.id:>5}  {user.email}  {user.role}{dept}")
+        org = f" — {user.organisation}" if user.organisation else ""
+        print(f"{user.id:>5}  {user.email}  {user.role}{dept}{org}")
     print(f"{len(users)} compte(s).")
     return 0

@@ -47,15 +47,20 @@ def serve(app: Flask) -> Iterator[str]:
 
 
 @contextmanager
-def chromium(*, window_size: tuple[int, int] = (1280, 900)) -> Iterator[Any]:
-    """A headless Chromium driver; no network beyond what the pages ask for."""
+def chromium(*, window_size: tuple[int, int] = (1280, 900), offline: bool = False) -> Iterator[Any]:
+    """A headless Chromium driver; no network beyond what the pages ask for.
+
+    ``offline=True`` unplugs the network for the browser: every host name but the
+    loopback address fails to resolve, as on a hospital network without Internet.
+    """
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
 
     profile = tempfile.mkdtemp(prefix="maillage-chromium-")
     options = webdriver.ChromeOptions()
     options.binary_location = CHROMIUM
-    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+    flags = ["--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1"] if offline else []
+    for flag in (*flags, "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
                  "--disable-background-networking", "--disable-component-update",
                  "--disable-sync", "--no-first-run",
                  f"--window-size={window_size[0]},{window_size[1]}",

@@ -50,6 +50,7 @@ def site(communes_loaded: Engine, shared_data: Path):
     with serve(app) as base, chromium() as driver:
         yield {"base": base, "driver": driver, "emails": emails}
     with communes_loaded.begin() as conn:
+        conn.execute(text("DELETE FROM candidacies WHERE submitted_by = ANY(:i)"), {"i": ids})
         conn.execute(text("DELETE FROM plans WHERE owner_id = ANY(:i)"), {"i": ids})
         conn.execute(text("DELETE FROM users WHERE id = ANY(:i)"), {"i": ids})
         conn.execute(text("DELETE FROM structures WHERE id = :i"), {"i": xss_id})
@@ -104,7 +105,7 @@ def test_search_shows_hospital_in_list_and_on_map(site) -> None:
     urls = driver.execute_script(
         "return performance.getEntriesByType('resource').map(function (e) { return e.name; });")
     foreign = [u for u in urls if not u.startswith(site["base"])
-               and "tile.openstreetmap.org" not in u]
+               and not u.startswith("https://data.geopf.fr/")]   # MAILLAGE_TILES default
     assert foreign == []
     assert any("/static/vendor/leaflet/leaflet.js" in u for u in urls)
 
@@ -165,9 +166,16 @@ def test_ars_compares_two_overlapping_plans(site, tmp_path: Path) -> None:
     rows = site["plan_path"].read_text(encoding="utf-8-sig").splitlines()
     partial = tmp_path / "concurrent.csv"
     partial.write_text("\n".join(rows[:6]) + "\n", encoding="utf-8")  # 5 overlapping communes
-    _upload(site, partial, "Plan concurrent")   # still logged in as p2
-    _login(site, "ars")
     driver = site["driver"]
+    # The ARS compares submitted candidacies only: both promoters submit their plan.
+    _upload(site, partial, "Plan concurrent")   # still logged in as p2
+    driver.find_element(By.CSS_SELECTOR, "#submit-candidacy button").click()
+    _wait(driver, lambda d: "/candidatures/" in d.current_url)
+    _login(site, "p1")
+    driver.get(site["plan_url"])
+    driver.find_element(By.CSS_SELECTOR, "#submit-candidacy button").click()
+    _wait(driver, lambda d: "/candidatures/" in d.current_url)
+    _login(site, "ars")
     driver.get(site["base"] + "/ars/comparer")
     for label in driver.find_elements(By.CSS_SELECTOR, "fieldset label"):
         if "Plan navigateur" in label.text or "Plan concurrent" in label.text:

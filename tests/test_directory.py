@@ -192,7 +192,7 @@ def test_hospitals_near_le_puy_nearest_first(directory_db: Engine) -> None:
     distances = [f["properties"]["distance_km"] for f in result["features"]]
     assert len(distances) >= 5
     assert distances == sorted(distances) and distances[-1] <= 20
-    assert "CENTRE HOSPITALIER DU PUY EN VELAY" in [f["properties"]["name"]
+    assert "Centre Hospitalier du Puy en Velay" in [f["properties"]["name"]
                                                     for f in result["features"]]
 
 

@@ -19,6 +19,7 @@ from directory.gisco import LABEL_TO_CODE, read_gisco_hospitals
 from directory.records import normalise_phone, zone_kind, zone_type_of
 from directory.taxonomy import (
     SECTORS,
+    TRAINING,
     category_codes,
     load_categories,
     resolve_category,
@@ -77,9 +78,10 @@ def test_sector_rule_on_aggregates() -> None:
     assert sector_of("4000", "4500", "4504") == "social"
     assert sector_of("4000", "4600", "4602") == "social"
     assert sector_of("5000", "5100", "5101") == "social"
-    assert sector_of("4000", "4600", "4603") is None   # not classified by the reading
+    assert sector_of("4000", "4600", "4603") == "medico-social"  # experimental (adults)
     assert sector_of("4000", "4200", "4201") is None   # special-education classes
-    assert sector_of("6000", "6100", "6101") is None   # training schools
+    assert sector_of("6000", "6100", "6101") == "sanitaire"      # health schools (in FINESS)
+    assert sector_of("6000", "6200", "6201") == "social"
     assert sector_of("0100", "0110", "0101") is None   # administration
 
 
@@ -88,16 +90,18 @@ def test_taxonomy_codes_leading_zeros_and_scope(shared_data: Path) -> None:
     codes = [c.code for c in categories]
     assert len(codes) == len(set(codes))
     assert {"001", "002", "003"} <= set(codes) and "1" not in codes
-    assert not {"300", "330", "261", "380", "375"} & set(codes)  # schools, admin, 4603, 4200
+    assert not {"261", "375"} & set(codes)  # administration, 4200 special classes
+    assert {"300", "330", "380"} <= set(codes)  # schools and 4603 are in the FINESS extract
     finess = [c for c in categories if c.source == "finess"]
     outside = [c for c in categories if c.source == "hors-finess"]
-    # 322 TRE_R397 categories minus 3 administration, 44 training, 2 + 1 + 3 special
-    # education (4201, 4202) and 1 experimental (4603): 272.
+    # 322 TRE_R397 categories minus 3 administration, 6 special education (4201, 4202):
+    # 313 (training schools and the experimental 4603 are in the FINESS extract).
     with (shared_data / "finess" / "nomenclature_categories.csv").open(encoding="utf-8") as fh:
         rows = list(csv.DictReader(fh))
-    out_of_scope = [r for r in rows if r["agregat_niv1"] in {"0100", "6000"}
-                    or r["agregat_niv2"] == "4200" or r["categagretab"] == "4603"]
-    assert len(finess) == len(rows) - len(out_of_scope) == 272
+    out_of_scope = [r for r in rows if r["agregat_niv1"] == "0100"
+                    or r["agregat_niv2"] == "4200"
+                    or r["agregat_niv1"] == "6000" and r["agregat_niv2"] not in TRAINING]
+    assert len(finess) == len(rows) - len(out_of_scope) == 313
     assert all(c.code.startswith("hors-finess:") for c in outside)
     assert all(c.sector in SECTORS for c in categories)
     labels = {r["categetab"]: r["libcategetab"] for r in rows}
@@ -184,7 +188,6 @@ def test_zone_kinds() -> None:
 FINESS_REJECTIONS = {
     7: "numéro FINESS ET manquant",
     8: "catégorie FINESS inconnue « 999 » (Inconnue)",
-    9: "catégorie FINESS inconnue « 300 »",           # training school: not in the taxonomy
     10: "ligne structureet de 4 champs (32 attendus)",
     13: "numéro FINESS ET en double (déjà ligne 2)",
     15: "type de ligne inconnu « structurej »",
@@ -205,7 +208,8 @@ def test_finess_lambert93_both_layouts_and_encodings(name: str, encoding: str,
                                "geoloc_ancienne": "1"}
     by_id = {r.source_id: r for r in result.records}
     assert list(by_id) == ["430100019", "430100027", "430100035", "430100043", "430100050",
-                           "430100092", "430100100", "430100118"]
+                           "430100076", "430100092", "430100100", "430100118"]
+    assert by_id["430100076"].category_code == "300"   # training school: now classified
     ehpad = by_id["430100019"]
     assert ehpad.name == "EHPAD LES GENÊTS D'YSSINGEAUX"   # rslongue, accents decoded
     assert (ehpad.source, ehpad.finess_et, ehpad.finess_ej) == ("finess", "430100019",
@@ -286,7 +290,7 @@ def test_finess_out_of_bounds_overseas_point(tmp_path: Path, known: frozenset[st
                     encoding="utf-8")
     result = read_finess(path, dept="971", known_categories=known)
     assert [r.line for r in result.rejections] == [8]
-    assert "hors du département 971" in result.rejections[0].reason
+    assert "coordonnées hors de France" in result.rejections[0].reason  # check_position
     assert result.records[0].lat is None
 
 

@@ -10,11 +10,11 @@ import pytest
 from shapely.geometry import MultiPolygon, box
 
 from coverage.assign import write_plan_csv
-from coverage.names import NameIndex, name_key
 from coverage.plan import Antenna, Plan
 from coverage.planfile import read_antennas, read_plan_file
 from coverage.territories import plan_from_epci_grouping
 from geo.errors import MaillageError
+from geo.names import NameIndex, name_key
 
 PLANS = Path(__file__).parent / "fixtures" / "plans"
 

@@ -95,6 +95,10 @@ def test_report_key_figures_and_escaping(written) -> None:
     assert "communes-43.geojson" in html
     assert "file active cible du DAC : 1\u202f000 patients par an" in html  # parameters
     assert "Code officiel géographique" in html  # the communes vintage
+    # The plan map (SVG) comes before the first section, so it prints on page 1.
+    assert html.index('<figure class="map-figure" id="carte"><svg') < html.index(
+        "<h2>Couverture et unicité</h2>")
+    assert "Velay &lt;/script&gt;" in html.split('id="carte"')[1].split("</svg>")[0]
 
 
 def test_map_offline_small_and_escaped(written) -> None:
@@ -119,6 +123,6 @@ def test_map_highlights_problems_and_takes_extra_layers(tmp_path: Path, shared_d
     m = build_map(plan, communes_43, check_plan(plan, communes_43), extra_layers=[extra])
     html = save_map(m, tmp_path / "carte.html").read_text(encoding="utf-8")
     assert "Isochrones de test" in html
-    assert "Non couverte (1)" in html and "Couverte plusieurs fois (1)" in html
-    assert html.count('"status": "non couverte"') == 1
-    assert html.count('"status": "doublon"') == 1
+    assert "Commune non couverte (1)" in html and "Commune couverte plusieurs fois (1)" in html
+    assert html.count('"status": "uncovered"') == 1
+    assert html.count('"status": "duplicate"') == 1

@@ -39,6 +39,7 @@ def users(communes_loaded: Engine):
     yield created
     with communes_loaded.begin() as conn:
         ids = [i for _, i in created.values()]
+        conn.execute(text("DELETE FROM candidacies WHERE submitted_by = ANY(:ids)"), {"ids": ids})
         conn.execute(text("DELETE FROM plans WHERE owner_id = ANY(:ids)"), {"ids": ids})
         conn.execute(text("DELETE FROM audit_log WHERE user_id = ANY(:ids)"), {"ids": ids})
         conn.execute(text("DELETE FROM users WHERE id = ANY(:ids)"), {"ids": ids})
@@ -134,8 +135,14 @@ def test_roles_on_every_write_route(app, users, plan_csv: Path) -> None:
     assert other.get(f"/plans/{plan_id}/annexe1.csv").status_code == 403
     assert other.post(f"/plans/{plan_id}/supprimer",
                       data={"csrf_token": _token(other, "/plans")}).status_code == 403
-    # ARS of the département reads it but cannot delete or upload; ARS 63 cannot read it
+    # A draft is private to its promoter: the ARS does not see it until it is submitted.
     ars = login(app, users["ars"][0])
+    assert ars.get(f"/plans/{plan_id}").status_code == 403
+    assert f"/plans/{plan_id}\"" not in ars.get("/plans").get_data(as_text=True)
+    assert owner.post(f"/plans/{plan_id}/deposer",
+                      data={"csrf_token": _token(owner, "/plans")}).status_code == 302
+    # Submitted: the ARS of the département reads it but cannot delete or upload; ARS 63
+    # cannot read it
     assert ars.get(f"/plans/{plan_id}").status_code == 200
     assert ars.post(f"/plans/{plan_id}/supprimer",
                     data={"csrf_token": _token(ars, "/plans")}).status_code == 403
@@ -162,6 +169,12 @@ def test_ars_comparison_lists_overlaps(app, users, plan_csv: Path, tmp_path: Pat
     second = upload(login(app, users["p2"][0]), partial, "Candidature B")
     ids = [r.headers["Location"].rsplit("/", 1)[1] for r in (first, second)]
     ars = login(app, users["ars"][0])
+    # Drafts cannot be compared by the ARS; submitted candidacies can.
+    assert ars.get(f"/ars/comparer?plans={ids[0]}&plans={ids[1]}").status_code == 403
+    for who, plan_id in (("p1", ids[0]), ("p2", ids[1])):
+        client = login(app, users[who][0])
+        assert client.post(f"/plans/{plan_id}/deposer",
+                           data={"csrf_token": _token(client, "/plans")}).status_code == 302
     page = ars.get(f"/ars/comparer?plans={ids[0]}&plans={ids[1]}").get_data(as_text=True)
     assert "Communes revendiquées par plusieurs plans (10)" in page
     assert "Communes revendiquées par aucun plan (0)" in page

@@ -123,7 +123,10 @@ def test_can_access_plan() -> None:
     assert can_access_plan(promoter, owner_id=1, plan_dept="43")
     assert not can_access_plan(promoter, owner_id=9, plan_dept="43")
     assert not can_access_plan(promoter, owner_id=None, plan_dept="43")
-    assert can_access_plan(ars43, owner_id=9, plan_dept="43")
+    # The ARS sees submitted candidacies only, never drafts.
+    assert not can_access_plan(ars43, owner_id=9, plan_dept="43")
+    assert can_access_plan(ars43, owner_id=9, plan_dept="43", submitted=True)
+    assert not can_access_plan(ars43, owner_id=9, plan_dept="63", submitted=True)
     assert not can_access_plan(ars43, owner_id=9, plan_dept="63")
     assert not can_access_plan(editor, owner_id=3, plan_dept="43")
     assert can_access_plan(admin, owner_id=9, plan_dept="63")
@@ -253,7 +256,8 @@ def test_plan_ownership_on_a_route(app: Flask, engine: Engine, users: dict[str, 
     assert promoter.get(f"/_test/plan/{promoter_id}/43").status_code == 200
     assert promoter.get(f"/_test/plan/{promoter_id + 100000}/43").status_code == 403
     ars, _ = login(app, users["ars"])
-    assert ars.get(f"/_test/plan/{promoter_id}/43").status_code == 200
+    # The test route opens a draft: private to the promoter's organisation.
+    assert ars.get(f"/_test/plan/{promoter_id}/43").status_code == 403
     ars63, _ = login(app, users["ars63"])
     assert ars63.get(f"/_test/plan/{promoter_id}/43").status_code == 403
     editor, _ = login(app, users["editeur"])
@@ -284,7 +288,7 @@ def test_security_headers(app: Flask) -> None:
     directives = dict(d.strip().split(" ", 1) for d in csp.split(";"))
     assert directives["script-src"] == "'self'"
     assert directives["object-src"] == "'none'" and directives["frame-ancestors"] == "'none'"
-    assert "https://tile.openstreetmap.org" in directives["img-src"]
+    assert "https://data.geopf.fr" in directives["img-src"]   # MAILLAGE_TILES default: Plan IGN
     assert r.headers["X-Content-Type-Options"] == "nosniff"
     assert r.headers["X-Frame-Options"] == "DENY"
     assert r.headers["Referrer-Policy"] == "strict-origin-when-cross-origin"
@@ -369,9 +373,10 @@ def test_search_page_uses_local_assets_only(app: Flask) -> None:
     html = app.test_client().get("/recherche").get_data(as_text=True)
     assert '<option value="medico-social">Médico-social</option>' in html   # search.page
     scripts = re.findall(r'<script[^>]*src="([^"]+)"', html)
-    assert scripts == ["/static/vendor/leaflet/leaflet.js",
+    assert scripts == ["/static/vendor/leaflet/leaflet.js", "/carte/leaflet-fr.js",
+                       "/static/js/maplib.js",
                        "/static/vendor/leaflet.markercluster/leaflet.markercluster.js",
-                       "/static/js/search.js"]
+                       "/static/js/search.js", "/static/js/dac-banner.js"]
     assert "<script>" not in html   # no inline script: the CSP would block it anyway
     links = re.findall(r'<link[^>]*href="([^"]+)"', html)
     assert links and all(h.startswith("/static/") for h in links)

@@ -86,7 +86,8 @@ def structure(structure_id: int):
 @bp.get("/categories")
 def categories():
     sql = text("SELECT c.code, c.label, c.sector, count(s.id) AS structures FROM categories c "
-               "LEFT JOIN structures s ON s.category_code = c.code WHERE c.active "
+               "LEFT JOIN structures s ON s.category_code = c.code AND s.status = 'open' "
+               "WHERE c.active "
                "GROUP BY c.code ORDER BY count(s.id) DESC, c.label")
     with _engine().connect() as conn:
         rows = conn.execute(sql).mappings().all()
@@ -194,4 +195,9 @@ def openapi_document() -> dict[str, Any]:
 
 @bp.get("/openapi.json")
 def openapi():
-    return jsonify(openapi_document())
+    document = openapi_document()
+    # --- publication of the retained DAC territories (web/publication.py) ---
+    from web.publication import openapi_paths
+
+    document["paths"].update(openapi_paths())
+    return jsonify(document)

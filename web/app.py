@@ -26,7 +26,18 @@ def create_app(*, database_url: str | None = None, testing: bool = False,
         Extra Flask configuration (overrides the defaults).
     """
     from geo.db import get_engine
-    from web import api, auth, errors, pages, plans, search, security
+    from web import (
+        api,
+        auth,
+        basemap,
+        candidacies,
+        errors,
+        pages,
+        plans,
+        publication,
+        search,
+        security,
+    )
 
     app = Flask(__name__)
     app.json = StrictJSONProvider(app)
@@ -40,8 +51,10 @@ def create_app(*, database_url: str | None = None, testing: bool = False,
     app.before_request(auth.load_user)
     app.jinja_env.globals.update(fr_int=fr_int, fr_float=fr_float)
     # search before pages: both used to answer /recherche, the first registered wins.
-    for blueprint in (api.bp, auth.bp, search.bp, pages.bp, plans.bp):
+    for blueprint in (api.bp, auth.bp, search.bp, pages.bp, plans.bp, candidacies.bp,
+                      publication.bp):
         app.register_blueprint(blueprint)
+    basemap.install(app)
     if testing:
         app.register_blueprint(_test_routes())
     return app

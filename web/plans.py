@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
+import hashlib
 import tempfile
 from pathlib import Path
 from typing import Any
 
 import geopandas as gpd
-import shapely
 from flask import (
     Blueprint,
     Response,
@@ -15,7 +15,6 @@ from flask import (
     current_app,
     flash,
     g,
-    jsonify,
     redirect,
     render_template,
     request,
@@ -23,12 +22,18 @@ from flask import (
 )
 
 from coverage.annex import annex_rows, annex_table
+from coverage.candidacy import latest_by_plan
 from coverage.checks import CheckResult, check_plan
 from coverage.drivetimes import plan_drive_times
-from coverage.mapping import simplified_wgs84
+from coverage.maplayers import (
+    antenna_colours,
+    comparison_payload,
+    plan_layers,
+    simplified_shapes,
+)
 from coverage.plan import Plan
 from coverage.planfile import read_plan_file
-from coverage.report import render_report
+from coverage.report import render_report, report_map
 from coverage.store import delete_plan, list_plans, load_plan, plan_info, save_plan
 from geo.communes import communes_frame
 from geo.db import session_scope
@@ -36,6 +41,7 @@ from geo.errors import MaillageError
 from geo.spreadsheet import csv_text
 from web.accounts import can_access_plan
 from web.auth import login_required, role_required
+from web.basemap import json_response
 
 bp = Blueprint("plans", __name__)
 ALLOWED = {".csv": None, ".xlsx": b"PK\x03\x04"}
@@ -59,7 +65,9 @@ def _plan_or_403(plan_id: int) -> tuple[Plan, dict[str, Any]]:
             info = plan_info(session, plan_id)
         except MaillageError:
             abort(404)
-        if not can_access_plan(g.user, owner_id=info["owner_id"], plan_dept=info["departement"]):
+        submitted = bool(latest_by_plan(session, [plan_id]))
+        if not can_access_plan(g.user, owner_id=info["owner_id"], plan_dept=info["departement"],
+                               organisation_id=info["organisation_id"], submitted=submitted):
             abort(403)
         return load_plan(session, plan_id), info
 
@@ -76,12 +84,14 @@ def index():
         abort(403)
     with session_scope(_engine()) as session:
         if g.user.role == "promoteur":
-            rows = list_plans(session, owner_id=g.user.id)
+            rows = list_plans(session, owner_id=g.user.id, organisation_id=g.user.organisation_id)
         elif g.user.role == "ars":
-            rows = list_plans(session, dept=g.user.departement)
+            # Drafts stay private to the promoter's organisation.
+            rows = list_plans(session, dept=g.user.departement, submitted_only=True)
         else:
             rows = list_plans(session)
-    return render_template("plans.html", plans=rows)
+        candidacies = latest_by_plan(session, [r["id"] for r in rows])
+    return render_template("plans.html", plans=rows, candidacies=candidacies)
 
 
 @bp.post("/plans/importer")
@@ -109,10 +119,11 @@ def upload():
     if not pf.plan.antennas:
         flash("Aucune ligne valide : rien n'est importé.", "erreur")
         return redirect(url_for("plans.index"))
-    pf.plan.author = g.user.display_name
+    pf.plan.author = g.user.signature
     with session_scope(_engine()) as session:
         plan_id = save_plan(session, pf.plan, owner_id=g.user.id,
-                            source_filename=upload.filename[:300])
+                            source_filename=upload.filename[:300],
+                            organisation_id=g.user.organisation_id)
     flash(f"Plan importé : {len(pf.plan.claims())} communes affectées.", "info")
     return redirect(url_for("plans.show", plan_id=plan_id))
 
@@ -136,9 +147,10 @@ def propose_sites():
     matrix = site_matrix(communes[["point_x", "point_y"]].to_numpy(dtype=float), communes)
     proposal = propose(communes, matrix, k=k,
                        name=f"Proposition optimale : {k} antenne(s) (p-médiane)")
-    proposal.plan.author = g.user.display_name
+    proposal.plan.author = g.user.signature
     with session_scope(_engine()) as session:
-        plan_id = save_plan(session, proposal.plan, owner_id=g.user.id)
+        plan_id = save_plan(session, proposal.plan, owner_id=g.user.id,
+                            organisation_id=g.user.organisation_id)
     flash(f"Proposition calculée ({matrix.label}) : modifiez-la en téléchargeant l'annexe 1.",
           "info")
     return redirect(url_for("plans.show", plan_id=plan_id))
@@ -148,38 +160,58 @@ def propose_sites():
 @login_required
 def show(plan_id: int):
     plan, info = _plan_or_403(plan_id)
-    return render_template("plan.html", plan=plan, info=info, check=checked(plan))
+    with session_scope(_engine()) as session:
+        candidacy = latest_by_plan(session, [plan_id]).get(plan_id)
+    return render_template("plan.html", plan=plan, info=info, check=checked(plan),
+                           candidacy=candidacy,
+                           colours=antenna_colours(plan, communes_of(plan.dept)))
 
 
-@bp.get("/plans/<int:plan_id>/carte.geojson")
+def shapes_of(dept: str) -> Any:
+    """Coverage-simplified Lambert-93 communes of ``dept`` (cached per process)."""
+    cache = current_app.extensions.setdefault("maillage_shapes", {})
+    if dept not in cache:
+        cache[dept] = simplified_shapes(communes_of(dept))
+    return cache[dept]
+
+
+def _plan_payload(plan: Plan) -> bytes:
+    """The encoded plan map (see ``coverage.maplayers``), cached by plan content."""
+    import json
+
+    key = hashlib.sha256(repr(plan).encode("utf-8")).hexdigest()
+    cache = current_app.extensions.setdefault("maillage_plan_maps", {})
+    if key not in cache:
+        if len(cache) > 64:
+            cache.clear()
+        layers = plan_layers(plan, communes_of(plan.dept), checked(plan),
+                             shapes=shapes_of(plan.dept), with_isochrones=True)
+        cache[key] = json.dumps(layers.payload(), separators=(",", ":"),
+                                ensure_ascii=False).encode("utf-8")
+    data: bytes = cache[key]
+    return data
+
+
+@bp.get("/plans/<int:plan_id>/carte.json")
 @login_required
-def plan_geojson(plan_id: int):
+def plan_map_data(plan_id: int):
     plan, _ = _plan_or_403(plan_id)
-    check = checked(plan)
-    return jsonify(communes_geojson(plan.dept, claims={c: a for c, a in plan.claims().items()},
-                                    minutes=check.drive_times.minutes if check.drive_times else {},
-                                    threshold=check.drive_times.threshold if check.drive_times else None))
+    return json_response(_plan_payload(plan), private=True)
 
 
-def communes_geojson(dept: str, *, claims: dict[str, list[str]], minutes: dict[str, float],
-                     threshold: float | None) -> dict[str, Any]:
-    communes = communes_of(dept)
-    shapes = current_app.extensions.setdefault("maillage_shapes", {})
-    if dept not in shapes:
-        shapes[dept] = simplified_wgs84(communes)
-    features = []
-    for code, geom in shapes[dept].items():
-        owners = claims.get(str(code), [])
-        t = minutes.get(str(code))
-        features.append({"type": "Feature", "geometry": shapely.geometry.mapping(geom),
-                         "properties": {"code": code, "nom": communes.loc[code, "nom"],
-                                        "population": int(communes.loc[code, "population"]),
-                                        "claims": owners,
-                                        "minutes": None if t is None or t != t or t == float("inf")
-                                        else round(t, 1),
-                                        "beyond": bool(threshold is not None and t is not None
-                                                       and not t <= threshold)}})
-    return {"type": "FeatureCollection", "features": features}
+@bp.get("/plans/<int:plan_id>/carte.html")
+@login_required
+def plan_map_file(plan_id: int):
+    """The standalone interactive map (folium export, works offline)."""
+    from coverage.mapping import build_map, save_map
+
+    plan, _ = _plan_or_403(plan_id)
+    with tempfile.TemporaryDirectory() as tmp:
+        path = save_map(build_map(plan, communes_of(plan.dept), checked(plan)),
+                        Path(tmp) / "carte.html")
+        data = path.read_bytes()
+    return Response(data, mimetype="text/html", headers={
+        "Content-Disposition": f'attachment; filename="carte-plan{plan_id}.html"'})
 
 
 @bp.get("/plans/<int:plan_id>/annexe1.csv")
@@ -192,11 +224,31 @@ def annex_csv(plan_id: int):
                     headers={"Content-Disposition": f'attachment; filename="annexe1-plan{plan_id}.csv"'})
 
 
+@bp.get("/plans/<int:plan_id>/annexe1.xlsx")
+@login_required
+def annex_xlsx(plan_id: int):
+    from coverage.annex import write_annex
+
+    plan, _ = _plan_or_403(plan_id)
+    table = annex_table(plan, communes_of(plan.dept), checked(plan))
+    with tempfile.TemporaryDirectory() as tmp:
+        data = write_annex(table, Path(tmp))["annex_xlsx"].read_bytes()
+    return Response(data, mimetype="application/vnd.openxmlformats-officedocument."
+                                    "spreadsheetml.sheet",
+                    headers={"Content-Disposition":
+                             f'attachment; filename="annexe1-plan{plan_id}.xlsx"'})
+
+
 @bp.get("/plans/<int:plan_id>/rapport")
 @login_required
 def report(plan_id: int):
     plan, _ = _plan_or_403(plan_id)
-    return render_report(checked(plan))
+    check = checked(plan)
+    files = {"Annexe 1 (CSV)": url_for("plans.annex_csv", plan_id=plan_id),
+             "Annexe 1 (XLSX)": url_for("plans.annex_xlsx", plan_id=plan_id),
+             "Carte interactive (HTML)": url_for("plans.plan_map_file", plan_id=plan_id)}
+    return render_report(check, map_svg=report_map(plan, communes_of(plan.dept), check),
+                         files=files)
 
 
 @bp.post("/plans/<int:plan_id>/supprimer")
@@ -247,20 +299,23 @@ def compare(plans: list[tuple[int, Plan]]) -> dict[str, Any]:
 @role_required("ars")
 def review():
     with session_scope(_engine()) as session:
-        available = list_plans(session, dept=g.user.departement if g.user.role == "ars" else None)
+        available = list_plans(session, dept=g.user.departement if g.user.role == "ars" else None,
+                               submitted_only=True)
     if not request.args.getlist("plans"):
         return render_template("review.html", available=available, result=None, selected=[])
     plans = _selected_plans()
+    colours = {pid: antenna_colours(p, communes_of(p.dept)) for pid, p in plans}
     return render_template("review.html", available=available, result=compare(plans),
-                           selected=plans)
+                           selected=plans, colours=colours)
 
 
-@bp.get("/ars/comparer.geojson")
+@bp.get("/ars/comparer.json")
 @role_required("ars")
-def review_geojson():
-    result = compare(_selected_plans())
-    return jsonify(communes_geojson(result["dept"], claims=result["claimed"], minutes={},
-                                    threshold=None))
+def review_map_data():
+    plans = [p for _, p in _selected_plans()]
+    dept = plans[0].dept
+    return json_response(comparison_payload(plans, communes_of(dept), shapes=shapes_of(dept)),
+                         private=True)
 
 
 @bp.get("/ars/comparer.csv")

@@ -13,15 +13,13 @@ from urllib.parse import urlsplit
 from flask import Flask, Response, abort, g, request, session
 from flask.sessions import SecureCookieSessionInterface
 
-from geo import settings
+from geo import mapstyle, settings
 
 CSRF_FIELD = "csrf_token"
 CSRF_HEADER = "X-CSRF-Token"
 CSRF_MESSAGE = "Jeton de sécurité (CSRF) absent ou périmé : rechargez la page et recommencez."
 #: Upload limit of every request body (plans in CSV/XLSX are far smaller).
 MAX_UPLOAD_BYTES = 5 * 1024 * 1024
-#: Background map tiles; only their origin is allowed by the CSP, for images only.
-DEFAULT_TILE_URL = "https://tile.openstreetmap.org/{z}/{x}/{y}.png"
 _SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
@@ -118,11 +116,14 @@ class SessionInterface(SecureCookieSessionInterface):
         return not is_loopback(request.host)
 
 
-def content_security_policy(tile_url: str) -> str:
-    """The CSP: scripts, styles, fetches from this origin only; tiles as images."""
-    # "{s}" (sub-domains a, b, c) becomes a CSP wildcard: https://*.tile.example.org
-    parts = urlsplit(tile_url.replace("{s}", "*"))
-    tiles = f"{parts.scheme}://{parts.netloc}" if parts.scheme and parts.netloc else ""
+def content_security_policy(tile_url: str | None) -> str:
+    """The CSP: scripts, styles, fetches from this origin only; tiles as images.
+
+    ``tile_url`` is the URL template of the online background (``MAILLAGE_TILES``), or
+    ``None``/``""`` when there is none: then images come from this origin only.
+    """
+    tiles = mapstyle.tile_origin(
+        mapstyle.TileLayer(name="", url=tile_url, attribution="")) if tile_url else ""
     # 'unsafe-inline' styles only: Leaflet and some templates set style attributes;
     # no inline or external script can run.
     return ("default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
@@ -131,10 +132,22 @@ def content_security_policy(tile_url: str) -> str:
             "base-uri 'self'; form-action 'self'")
 
 
+def tile_setting(app: Flask) -> mapstyle.TileLayer | None:
+    """The online background of ``app``: config ``MAILLAGE_TILES`` (or the older
+    ``MAILLAGE_TILE_URL``), else the environment variables of the same names, else the
+    « Plan IGN » default. Stored in ``app.config["MAILLAGE_TILE_LAYER"]``."""
+    value = (app.config.get("MAILLAGE_TILES") or app.config.get("MAILLAGE_TILE_URL")
+             or os.environ.get("MAILLAGE_TILES") or os.environ.get("MAILLAGE_TILE_URL")
+             or mapstyle.DEFAULT_TILES)
+    layer = mapstyle.tile_layer(str(value))
+    app.config["MAILLAGE_TILE_LAYER"] = layer
+    app.config["MAILLAGE_TILE_URL"] = layer.url if layer else ""
+    return layer
+
+
 def install(app: Flask) -> None:
     """Cookie flags, upload limit, CSRF check and security headers on ``app``."""
-    if not app.config.get("MAILLAGE_TILE_URL"):
-        app.config["MAILLAGE_TILE_URL"] = os.environ.get("MAILLAGE_TILE_URL", DEFAULT_TILE_URL)
+    tiles = tile_setting(app)
     app.config.update(SESSION_COOKIE_HTTPONLY=True, SESSION_COOKIE_SAMESITE="Lax")
     if not app.config.get("MAX_CONTENT_LENGTH"):  # Flask's default is None: no limit
         app.config["MAX_CONTENT_LENGTH"] = MAX_UPLOAD_BYTES
@@ -142,13 +155,13 @@ def install(app: Flask) -> None:
     app.before_request(_check_input)
     app.before_request(_check_csrf)
     app.jinja_env.globals["csrf_token"] = csrf_token
-    csp = content_security_policy(app.config["MAILLAGE_TILE_URL"])
+    csp = content_security_policy(tiles.url if tiles else None)
 
     @app.after_request
     def headers(response: Response) -> Response:
         response.headers.setdefault("Content-Security-Policy", csp)
         response.headers["X-Content-Type-Options"] = "nosniff"
-        # Origin only to other sites: OpenStreetMap's tile policy requires a Referer.
+        # Origin only to other sites: tile servers' policies (OpenStreetMap) want a Referer.
         response.headers["Referrer-Policy"] = "strict-origin-when-cross-origin"
         response.headers["X-Frame-Options"] = "DENY"
         response.headers["Cross-Origin-Opener-Policy"] = "same-origin"

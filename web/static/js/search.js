@@ -12,7 +12,6 @@
   var more = document.getElementById("more");
   var follow = document.getElementById("follow-map");
   var mapNode = document.getElementById("map");
-  var mapNote = document.getElementById("map-note");
   var communeInput = document.getElementById("commune-input");
   var communeCode = document.getElementById("commune");
   var communeList = document.getElementById("commune-list");
@@ -21,14 +20,30 @@
   var nf = new Intl.NumberFormat("fr-FR", { maximumFractionDigits: 1 });
 
   // ---- map -------------------------------------------------------------------------
-  var map = L.map(mapNode).setView([46.6, 2.5], 6);
-  // Tiles are a background only: the markers do not depend on them.
-  var tiles = L.tileLayer(mapNode.dataset.tiles, {
-    maxZoom: 19, attribution: "© contributeurs OpenStreetMap",
-    referrerPolicy: "strict-origin-when-cross-origin"
-  });
-  tiles.on("tileerror", function () { mapNote.hidden = false; });
-  tiles.addTo(map);
+  var map = window.MaillageMap.create(mapNode).setView([46.6, 2.5], 6);
+  // Our own base map (département outlines, commune boundaries, names of the main
+  // communes) under the markers: the map reads even when the online tiles fail.
+  // Loaded per département, when it comes into view (all at once when there are few).
+  var basemaps = {};
+  fetch("/carte/fond.json").then(function (r) { return r.ok ? r.json() : { departements: [] }; })
+    .then(function (data) {
+      var legend = window.MaillageMap.legend("Légende");
+      legend.addTo(map);
+      legend.show(data.legend || []);
+      function loadVisible() {
+        var view = map.getBounds(), few = data.departements.length <= 5;
+        return Promise.all(data.departements.filter(function (d) {
+          var b = L.latLngBounds([d.bbox[1], d.bbox[0]], [d.bbox[3], d.bbox[2]]);
+          return !basemaps[d.code] && (few || (map.getZoom() >= 7 && view.intersects(b)));
+        }).map(function (d) {
+          basemaps[d.code] = window.MaillageMap.basemap(map, d.code, { communes: true });
+          return basemaps[d.code];
+        }));
+      }
+      map.on("moveend", loadVisible);
+      return loadVisible();
+    }).then(function () { mapNode.dataset.basemap = "1"; })
+    .catch(function () { mapNode.dataset.basemap = "erreur"; });
   var cluster = L.markerClusterGroup({ showCoverageOnHover: false, maxClusterRadius: 50 });
   map.addLayer(cluster);
 

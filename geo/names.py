@@ -1,4 +1,7 @@
-"""Matching commune names as promoters type them: ``LE PUY EN VELAY`` = ``Le Puy-en-Velay``."""
+"""Matching commune names as people type them: ``LE PUY EN VELAY`` = ``Le Puy-en-Velay``.
+
+Shared by the plan reader (coverage) and the search query understanding (directory).
+"""
 
 from __future__ import annotations
 
