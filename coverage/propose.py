@@ -44,7 +44,10 @@ def propose(communes: gpd.GeoDataFrame, matrix: TravelTimeMatrix, *, k: int | No
     """Solve one model; candidates = the communes (``matrix`` is communes × communes).
 
     ``matrix.minutes[i, j]`` is the time from candidate site ``i`` to commune ``j``; the
-    solvers take clients × sites, hence the transpose.
+    solvers take clients × sites, hence the transpose. ``time_limit`` defaults to
+    :data:`DEFAULT_TIME_LIMIT`; past it the best solution comes back with its gap in
+    ``result.status``. ``warm_start``: the p-median result for another K (its sites
+    start the local search).
     """
     import numpy as np
 
