@@ -276,3 +276,19 @@ def test_capacitated_time_limit_gives_the_best_solution_and_its_gap() -> None:
     assert result.bound <= result.objective + 1e-6
     if result.status != "optimal":
         assert result.status.startswith("limite de temps atteinte") and result.gap > 0
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_lscp_reductions_equal_the_whole_model(seed: int) -> None:
+    rng = np.random.default_rng(400 + seed)
+    n = int(rng.integers(20, 90))
+    cost, _ = geographic(seed, n)
+    if seed % 2:
+        cost = np.round(cost / 6) * 6
+    np.fill_diagonal(cost, 0.0)                        # every commune covers itself
+    fixed = [int(rng.integers(0, n))] if seed % 3 == 0 else None
+    model = LSCP.from_cost_matrix(cost, threshold=float(rng.uniform(15, 45)), fixed=fixed)
+    reduced, whole = model.solve(), model.solve(reduce=False)
+    assert reduced.status == "optimal" and reduced.objective == whole.objective
+    assert (cost[:, reduced.sites] <= model.threshold).any(axis=1).all()
+    assert set(fixed or []) <= set(reduced.sites.tolist())

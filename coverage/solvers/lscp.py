@@ -17,7 +17,7 @@ from coverage.solvers.base import (
     require_reachable,
     run_milp,
 )
-from coverage.solvers.reduce import merge_clients, undominated_sites
+from coverage.solvers.reduce import reduce_covering
 
 
 class LSCP:
@@ -44,8 +44,8 @@ class LSCP:
         require_reachable(covers, self.client_labels,
                           what=f"à moins de {self.threshold:g} minutes (couverture impossible)")
         if reduce:
-            rows, _ = merge_clients(covers, np.ones(len(covers)))
-            keep = undominated_sites(rows, self.fixed)
+            kept_rows, keep = reduce_covering(covers, self.fixed)
+            rows = covers[kept_rows]
         else:
             rows, keep = covers, np.arange(covers.shape[1])
         rows = rows[:, keep]
