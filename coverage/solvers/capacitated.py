@@ -26,6 +26,7 @@ import numpy as np
 from scipy.sparse import coo_matrix
 
 from coverage.solvers.base import (
+    OPTIMALITY_GAP,
     STATUS_OPTIMAL,
     MilpOutcome,
     SolverResult,
@@ -35,13 +36,13 @@ from coverage.solvers.base import (
     checked,
     labels_of,
     relative_gap,
+    remaining,
     require_reachable,
     run_milp,
     time_limit_status,
 )
 from geo.errors import MaillageError
 
-OPTIMALITY_GAP = 1e-9
 MAX_ASCENT_STEPS = 600
 MAX_IDLE_STEPS = 80
 
@@ -98,7 +99,7 @@ class CapacitatedPMedian:
         def consider(sites: np.ndarray) -> None:
             nonlocal best
             # at least a few seconds: without a feasible assignment there is no answer
-            limit = _remaining(deadline, share=0.2)
+            limit = remaining(deadline, share=0.2)
             found = _assign(weighted, self.demand, self.capacity, np.unique(sites),
                             time_limit=None if limit is None else max(limit, 5.0))
             if found is not None and (best is None or found[1] < best[2]):
@@ -106,7 +107,7 @@ class CapacitatedPMedian:
 
         uncapacitated = PMedian.from_cost_matrix(
             np.where(allowed, self.cost, np.inf), weights=self.weights, k=self.k,
-            fixed=self.fixed).solve(time_limit=_remaining(deadline, share=0.2))
+            fixed=self.fixed).solve(time_limit=remaining(deadline, share=0.2))
         consider(uncapacitated.sites)
         upper = best[2] if best is not None else np.inf
         lag = _KnapsackLagrangian(weighted, self.demand, self.capacity, self.k, fixed)
@@ -122,7 +123,7 @@ class CapacitatedPMedian:
                                 bound=upper)
         keep = np.flatnonzero(~lag.out)
         must = np.union1d(fixed, np.flatnonzero(lag.forced))
-        out = self._milp(weighted, keep, must, time_limit=_remaining(deadline))
+        out = self._milp(weighted, keep, must, time_limit=remaining(deadline))
         if out is None or out.x is None:
             if best is None:
                 if out is None or "infeasible" in out.message.lower():
@@ -195,11 +196,6 @@ class CapacitatedPMedian:
         assignment[ci[chosen]] = keep[sj[chosen]]
         return sites, assignment
 
-
-def _remaining(deadline: float | None, *, share: float = 1.0) -> float | None:
-    if deadline is None:
-        return None
-    return max((deadline - time.perf_counter()) * share, 0.01)
 
 
 def _assign(weighted: np.ndarray, demand: np.ndarray, capacity: np.ndarray, sites: np.ndarray,

@@ -23,6 +23,7 @@ import numpy as np
 from scipy.sparse import coo_matrix, csr_matrix
 
 from coverage.solvers.base import (
+    OPTIMALITY_GAP,
     STATUS_OPTIMAL,
     MilpOutcome,
     SolverResult,
@@ -31,13 +32,12 @@ from coverage.solvers.base import (
     checked,
     nearest_open,
     relative_gap,
+    remaining,
     run_milp,
     time_limit_status,
 )
 from coverage.solvers.reduce import merge_clients, undominated_sites
 
-#: Relative tolerance of "proven optimal" (HiGHS's own default is 1e-4).
-OPTIMALITY_GAP = 1e-9
 MAX_DESCENT_STEPS = 1500
 MAX_IDLE_STEPS = 120
 
@@ -97,20 +97,20 @@ class MCLP:
             sites, lower = better
         if bound - lower <= tol:
             return self._result(covers, keep[sites], start, status=STATUS_OPTIMAL, bound=lower)
-        remaining = np.flatnonzero(~out)
+        left = np.flatnonzero(~out)
         must = np.union1d(fixed, np.flatnonzero(forced))
-        if len(must) > self.k or len(remaining) < self.k:
+        if len(must) > self.k or len(left) < self.k:
             return self._result(covers, keep[sites], start, status=STATUS_OPTIMAL, bound=lower)
         # clients covered by a site that stays open are covered in every better solution
         sure = a[:, must].any(axis=1) if len(must) else np.zeros(len(a), dtype=bool)
-        live = ~sure & a[:, remaining].any(axis=1)
-        milp = _milp(rows[np.ix_(live, remaining)], weights[live], self.k,
-                     np.isin(remaining, must), time_limit=_remaining(deadline))
+        live = ~sure & a[:, left].any(axis=1)
+        milp = _milp(rows[np.ix_(live, left)], weights[live], self.k,
+                     np.isin(left, must), time_limit=remaining(deadline))
         if milp is None:
             return self._result(covers, keep[sites], start, status=STATUS_OPTIMAL, bound=lower)
         chosen, proven, milp_bound = milp
         constant = float(weights[sure].sum())
-        candidate = remaining[chosen]
+        candidate = left[chosen]
         value = float(weights[a[:, candidate].any(axis=1)].sum())
         if value > lower:
             sites, lower = candidate, value
@@ -137,9 +137,6 @@ class MCLP:
         total = float(self.weights.sum())
         return result.objective / total if total else 0.0
 
-
-def _remaining(deadline: float | None) -> float | None:
-    return None if deadline is None else max(deadline - time.perf_counter(), 0.01)
 
 
 def _greedy(a: np.ndarray, w: np.ndarray, k: int, fixed: np.ndarray) -> np.ndarray:
