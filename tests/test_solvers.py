@@ -292,3 +292,10 @@ def test_lscp_reductions_equal_the_whole_model(seed: int) -> None:
     assert reduced.status == "optimal" and reduced.objective == whole.objective
     assert (cost[:, reduced.sites] <= model.threshold).any(axis=1).all()
     assert set(fixed or []) <= set(reduced.sites.tolist())
+
+
+def test_pmedian_commune_without_inhabitants_goes_to_the_nearest_antenna() -> None:
+    cost = np.array([[0.0, np.inf, 3.0], [2.0, 0.0, np.inf], [5.0, 1.0, 0.0]])
+    result = PMedian.from_cost_matrix(cost, weights=np.array([10.0, 0.0, 0.0]), k=2,
+                                      fixed=[0, 1]).solve()
+    assert result.assignment.tolist() == [0, 1, 1] and result.objective == 0.0

@@ -92,7 +92,7 @@ class CapacitatedPMedian:
         start = time.perf_counter()
         deadline = start + time_limit if time_limit else None
         allowed = self._allowed()
-        weighted = np.where(allowed, self.weights[:, None] * self.cost, np.inf)
+        weighted = np.where(allowed, self.weights[:, None] * np.where(allowed, self.cost, 0.0), np.inf)
         fixed = np.array(self.fixed, dtype=int)
         best: tuple[np.ndarray, np.ndarray, float] | None = None   # sites, assignment, cost
 
@@ -148,7 +148,7 @@ class CapacitatedPMedian:
         """The whole model given to HiGHS (the former method; the tests' reference)."""
         start = time.perf_counter()
         allowed = self._allowed()
-        weighted = np.where(allowed, self.weights[:, None] * self.cost, np.inf)
+        weighted = np.where(allowed, self.weights[:, None] * np.where(allowed, self.cost, 0.0), np.inf)
         keep = np.arange(self.cost.shape[1])
         out = self._milp(weighted, keep, np.array(self.fixed, dtype=int), time_limit=time_limit)
         if out is None:

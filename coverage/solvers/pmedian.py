@@ -104,7 +104,7 @@ class PMedian:
         start = time.perf_counter()
         deadline = start + time_limit if time_limit else None
         allowed = self._check_reachable()
-        weighted = np.where(allowed, self.weights[:, None] * self.cost, np.inf)
+        weighted = np.where(allowed, self.weights[:, None] * np.where(allowed, self.cost, 0.0), np.inf)
         k, fixed = self.k, np.array(self.fixed, dtype=int)
         sites = _initial_sites(weighted, k, fixed, warm_start)
         sites, upper = _local_search(weighted, sites, fixed, deadline)
@@ -139,7 +139,9 @@ class PMedian:
         else:
             bound = upper
         sites = np.sort(np.asarray(sites, dtype=int))
-        return SolverResult(sites=sites, assignment=nearest_open(weighted, sites),
+        return SolverResult(sites=sites,
+                            # by minutes: a commune of weight 0 still goes to the nearest
+                            assignment=nearest_open(np.where(allowed, self.cost, np.inf), sites),
                             objective=float(_cost_of(weighted, sites)), status=status,
                             solve_seconds=time.perf_counter() - start, bound=float(bound),
                             gap=relative_gap(upper, bound) if status != STATUS_OPTIMAL else 0.0)
