@@ -533,15 +533,19 @@ def _service(resource: dict[str, Any]) -> ServiceRecord:
         source_id=str(resource.get("id") or "") or None)
 
 
-def _zone_extension(extensions: Any) -> list[str]:
-    """INSEE / SIREN / département codes of a ROR ``zoneIntervention`` extension."""
+def _zone_extension(extensions: Any, *, inside: bool = False) -> list[str]:
+    """INSEE / SIREN / département codes of a ROR ``zoneIntervention`` extension.
+
+    Codes are taken only inside an extension whose URL names ``zoneIntervention`` (or
+    ``zone-intervention``), at any depth of its nested extensions.
+    """
     out: list[str] = []
     for ext in extensions if isinstance(extensions, list) else []:
         if not isinstance(ext, dict):
             continue
-        url = str(ext.get("url") or "").lower()
-        nested = ext.get("extension")
-        if "zoneintervention" in url.replace("-", "").replace("_", "") or nested:
+        url = str(ext.get("url") or "").lower().replace("-", "").replace("_", "")
+        here = inside or "zoneintervention" in url
+        if here:
             for key in ("valueCode", "valueString"):
                 if isinstance(ext.get(key), str) and zone_kind(ext[key]):
                     out.append(ext[key].strip().upper())
@@ -549,6 +553,6 @@ def _zone_extension(extensions: Any) -> list[str]:
                 code = str(coding.get("code") or "")
                 if zone_kind(code):
                     out.append(code.strip().upper())
-            if nested:
-                out += _zone_extension(nested)
+        if ext.get("extension"):
+            out += _zone_extension(ext["extension"], inside=here)
     return out

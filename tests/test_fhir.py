@@ -218,6 +218,33 @@ def test_hostile_ndjson_rejections_and_the_rest_imports(tmp_path: Path,
     assert all(isinstance(r.reason, str) and r.reason for r in result.rejections)
 
 
+def test_ror_style_bundle_with_zone_intervention(tmp_path: Path, known: frozenset[str]) -> None:
+    ext = [{"url": "https://interop.esante.gouv.fr/ig/fhir/ror/StructureDefinition/"
+                   "ror-healthcareservice-zone-intervention",
+            "extension": [{"url": "zoneInterventionType", "valueCode": "COM"},
+                          {"url": "zoneInterventionCode",
+                           "valueCodeableConcept": {"coding": [{"code": "43040"},
+                                                               {"code": "43157"}]}}]},
+           {"url": "https://example.org/other", "valueCode": "43268"}]   # not a zone
+    service = {"resourceType": "HealthcareService", "id": "hs-ror",
+               "providedBy": {"reference": "Organization/430000018-430100019"},
+               "name": "Consultations mémoire", "extension": ext,
+               "type": [{"coding": [{"code": "x", "display": "Consultation"}]}]}
+    bundle = {"resourceType": "Bundle", "type": "collection",
+              "timestamp": "2024-05-02T10:00:00+02:00",
+              "entry": [{"resource": _org("430100019")}, {"resource": _loc("430100019")},
+                        {"resource": service}]}
+    path = tmp_path / "ror.json"
+    path.write_text(json.dumps(bundle), encoding="utf-8")
+    result = read_fhir(path, known_categories=known, source="ror")
+    assert result.rejections == []
+    (record,) = result.records
+    assert record.source == "ror" and record.last_verified == date(2024, 5, 2)
+    (svc,) = record.services
+    assert svc.name == "Consultations mémoire" and svc.types == ["Consultation"]
+    assert svc.zone_codes == ["43040", "43157"] and svc.zone_type == "commune"
+
+
 def test_file_that_is_not_fhir_is_refused(tmp_path: Path, known: frozenset[str]) -> None:
     path = tmp_path / "x.ndjson"
     path.write_bytes(b"\x00\xff garbage\nnot json either\n")
