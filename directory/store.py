@@ -149,14 +149,15 @@ def merge_sources(rows: list[dict[str, Any]]) -> tuple[StructureRecord, dict[str
         ``last_updated``, ``official_name``, ``other_names``.
     """
     ordered = sorted(rows, key=lambda r: (r["source_date"] or date.min, r["id"]), reverse=True)
-    first = ordered[0]
+    # A source row without fields (none in practice) cannot name the structure.
+    first = next((r for r in ordered if r["fields"].get("name")), ordered[0])
     merged: dict[str, Any] = {}
     for name in _MERGED:
         merged[name] = next((r["fields"].get(name) for r in ordered
                              if r["fields"].get(name) not in (None, "")), None)
     # The name people read comes with the name it was made from (same source).
-    merged["name"] = first["fields"]["name"]
-    merged["display_name"] = first["fields"].get("display_name") or first["fields"]["name"]
+    merged["name"] = first["fields"].get("name") or ""
+    merged["display_name"] = first["fields"].get("display_name") or merged["name"] or None
     placed = next((r for r in ordered if r["fields"].get("lat") is not None
                    and not r["fields"].get("approximate")), None)
     located = next((r for r in ordered if r["fields"].get("commune_code")), None)
@@ -164,7 +165,7 @@ def merge_sources(rows: list[dict[str, Any]]) -> tuple[StructureRecord, dict[str
     verified = [date.fromisoformat(r["fields"]["last_verified"]) for r in ordered
                 if r["fields"].get("last_verified")]
     record = StructureRecord(
-        source=first["source"], source_id=first["fields"]["source_id"], **merged,
+        source=first["source"], source_id=first["fields"].get("source_id", ""), **merged,
         commune_code=located["fields"]["commune_code"] if located else None,
         commune_name=located["fields"].get("commune_name") if located else
         next((r["fields"].get("commune_name") for r in ordered

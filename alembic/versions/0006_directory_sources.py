@@ -61,10 +61,21 @@ def upgrade() -> None:
         sa.UniqueConstraint("source", "source_id", name="structure_sources_uid"),
     )
     op.create_index("ix_structure_sources_structure", "structure_sources", ["structure_id"])
-    # Existing structures: their own source becomes their first source row.
+    # Existing structures: their own source becomes their first source row, with the
+    # fields they hold (an empty hash: the next import of that source refreshes it).
     op.execute("""
-        INSERT INTO structure_sources (structure_id, source, source_id, source_date)
-        SELECT id, source, source_id, last_verified FROM structures""")
+        INSERT INTO structure_sources (structure_id, source, source_id, source_date, fields)
+        SELECT id, source, source_id, last_verified, jsonb_build_object(
+            'source', source, 'source_id', source_id, 'name', name,
+            'category_code', category_code, 'finess_et', finess_et, 'finess_ej', finess_ej,
+            'siret', siret, 'address', address, 'postal_code', postal_code,
+            'commune_code', commune_code, 'commune_name', commune_name,
+            'lon', CASE WHEN approximate_location THEN NULL ELSE ST_X(point) END,
+            'lat', CASE WHEN approximate_location THEN NULL ELSE ST_Y(point) END,
+            'approximate', approximate_location, 'phone', phone, 'email', email,
+            'website', website, 'opening_hours', opening_hours, 'description', description,
+            'last_verified', last_verified, 'services', '[]'::jsonb)
+        FROM structures""")
     op.execute("UPDATE structures SET official_name = name, display_name = name, "
                "last_updated = last_verified")
 
