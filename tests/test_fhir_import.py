@@ -75,6 +75,33 @@ def test_second_run_changes_nothing(fhir_db) -> None:
     assert second.created == second.updated == second.merged == second.closed == []
 
 
+def test_cli_import_and_search(communes_loaded: Engine, real: Path, fhir_db, monkeypatch,
+                               capsys) -> None:
+    from maillage_cli.main import main
+
+    monkeypatch.setenv("DATABASE_URL", communes_loaded.url.render_as_string(hide_password=False))
+    assert main(["directory", "import", "fhir", str(real)]) == 0
+    out = capsys.readouterr().out
+    assert "0 créée, 0 fusionnée avec une structure existante, 0 mise à jour, " \
+           "1446 inchangées, 0 rejetée." in out
+    assert main(["directory", "search", "ehpad", "--commune", "43040", "--radius", "15",
+                 "--json"]) == 0
+    features = json.loads(capsys.readouterr().out)["features"]
+    assert features[0]["properties"]["commune_name"] == "Brioude"
+    assert all(f["properties"]["finess_et"] for f in features)
+    assert main(["directory", "import", "fhir", str(real.parent / "absent.ndjson")]) == 1
+    assert "introuvable" in capsys.readouterr().err
+
+
+def test_finess_et_is_unique_in_the_database(communes_loaded: Engine, fhir_db) -> None:
+    from sqlalchemy.exc import IntegrityError
+
+    with pytest.raises(IntegrityError), communes_loaded.begin() as conn:
+        conn.execute(text(
+            "INSERT INTO structures (source, source_id, name, finess_et, point) VALUES "
+            "('test', 'dup', 'Doublon', '430000026', ST_SetSRID(ST_MakePoint(3.9, 45.0), 4326))"))
+
+
 def test_gisco_merges_into_finess_no_duplicate_finess_et(communes_loaded: Engine,
                                                          fhir_db) -> None:
     gisco, again = fhir_db["gisco"], fhir_db["gisco_again"]
