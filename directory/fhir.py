@@ -71,8 +71,8 @@ class _Index:
     positions: dict[str, tuple[float, float]] = field(default_factory=dict)
     hours: dict[str, str] = field(default_factory=dict)
     services: dict[str, list[ServiceRecord]] = field(default_factory=dict)
-    locations: list[tuple[str, int, str]] = field(default_factory=list)   # where, line, org
     resources: int = 0
+    errors: int = 0
 
 
 @dataclass
@@ -102,7 +102,9 @@ class FhirReader:
     extract_date: date | None = None
     rejections: list[Rejection] = field(default_factory=list)
     metadata: dict[str, str] = field(default_factory=dict)
-    progress: Callable[[int], None] | None = None
+    #: Called every 1,000 resources with (resources done, total): total is 0 during the
+    #: first pass (indexing), the number of resources during the second.
+    progress: Callable[[int, int], None] | None = None
 
     def __post_init__(self) -> None:
         self.path = Path(self.path)
@@ -195,8 +197,11 @@ class FhirReader:
     def _index(self) -> _Index:
         index = _Index()
         valid = 0
-        for where, number, resource in self._resources():
+        for seen, (_where, number, resource) in enumerate(self._resources(), start=1):
+            if self.progress is not None and seen % 1000 == 0:
+                self.progress(seen, 0)
             if isinstance(resource, str):
+                index.errors += 1
                 continue               # reported in pass 2
             if not isinstance(resource, dict):
                 continue
@@ -209,7 +214,6 @@ class FhirReader:
                 ref = _reference(resource.get("managingOrganization"))
                 if ref is None:
                     continue
-                index.locations.append((where, number, ref))
                 position = resource.get("position")
                 if isinstance(position, dict) and ref not in index.positions:
                     lat, lon = position.get("latitude"), position.get("longitude")
@@ -233,6 +237,7 @@ class FhirReader:
     def records(self) -> Iterator[StructureRecord]:
         """Yield one record per kept Organization; rejections accumulate meanwhile."""
         index = self._index()
+        index_errors = index.errors
         known = self.known_categories
         if known is None:
             from directory.taxonomy import category_codes
@@ -243,7 +248,7 @@ class FhirReader:
         counts = {"organisations": 0, "hors_departement": 0, "ressources": 0}
         for done, (where, number, resource) in enumerate(self._resources(), start=1):
             if self.progress is not None and done % 1000 == 0:
-                self.progress(done)
+                self.progress(done, index.resources + index_errors)
             prefix = "" if len(self._files) == 1 and "/" not in where else f"{where}, "
             counts["ressources"] += 1
 
@@ -285,6 +290,8 @@ class FhirReader:
             record.line = number
             counts["organisations"] += 1
             yield record
+        if self.progress is not None:
+            self.progress(counts["ressources"], counts["ressources"])
         self.metadata.update({k: str(v) for k, v in counts.items()})
         if self.extract_date:
             self.metadata["date"] = self.extract_date.isoformat()

@@ -52,6 +52,14 @@ def test_real_file_counts_per_departement(real_result) -> None:
     assert real_result.metadata["date"] == "2021-01-08"
 
 
+def test_progress_reports_both_passes(real: Path, known: frozenset[str]) -> None:
+    calls: list[tuple[int, int]] = []
+    reader = FhirReader(real, known_categories=known, progress=lambda d, t: calls.append((d, t)))
+    assert sum(1 for _ in reader.records()) == 1446
+    assert [c for c in calls if c[1] == 0] == [(n, 0) for n in range(1000, 2892, 1000)]
+    assert [c for c in calls if c[1]] == [(1000, 2892), (2000, 2892), (2892, 2892)]
+
+
 def test_real_file_dept_filter(real: Path, known: frozenset[str]) -> None:
     result = read_fhir(real, dept="43", known_categories=known)
     assert len(result.records) == 437
