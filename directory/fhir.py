@@ -179,7 +179,7 @@ class FhirReader:
     def _bundle(self, where: str, doc: Any, *, line: int) -> Iterator[tuple[str, int, Any]]:
         if isinstance(doc, dict) and doc.get("resourceType") == "Bundle":
             if self.extract_date is None:
-                stamp = str(doc.get("timestamp") or (doc.get("meta") or {}).get("lastUpdated") or "")
+                stamp = str(doc.get("timestamp") or _dict(doc.get("meta")).get("lastUpdated") or "")
                 self.extract_date = _date(stamp)
             entries = doc.get("entry") or []
             if not isinstance(entries, list):
@@ -217,7 +217,8 @@ class FhirReader:
                 position = resource.get("position")
                 if isinstance(position, dict) and ref not in index.positions:
                     lat, lon = position.get("latitude"), position.get("longitude")
-                    if check_position(lat, lon) is None:
+                    if check_position(lat, lon) is None \
+                            and isinstance(lat, (int, float)) and isinstance(lon, (int, float)):
                         index.positions[ref] = (float(lat), float(lon))  # type: ignore[arg-type]
                 hours = _hours(resource.get("hoursOfOperation"), start="openingTime",
                                end="closingTime")
@@ -328,7 +329,7 @@ class FhirReader:
                       known: frozenset[str], reject: Callable[..., None]
                       ) -> StructureRecord | None:
         rid = str(org.get("id") or "")
-        identifiers = org.get("identifier")
+        identifiers = _list(org.get("identifier"))
         if not isinstance(identifiers, list) or not identifiers:
             reject("organisation sans identifiant (FINESS, SIRET…)", rid[:100] or None)
             return None
@@ -365,16 +366,14 @@ class FhirReader:
             reject(f"catégorie FINESS inconnue « {category[:10]} » : absente de la taxonomie "
                    "de l'annuaire", source_id)
             return None
-        address = (org.get("address") or [{}])
-        address = address[0] if isinstance(address, list) and address \
-            and isinstance(address[0], dict) else {}
-        lines = [str(x).strip() for x in address.get("line") or [] if str(x).strip()]
+        address = _dict(next(iter(_list(org.get("address"))), {}))
+        lines = [str(x).strip() for x in _list(address.get("line")) if str(x).strip()]
         postal = str(address.get("postalCode") or "").strip()
         city = str(address.get("city") or "").strip()
         phone: str | None = None
         email: str | None = None
         website: str | None = None
-        for telecom in org.get("telecom") or []:
+        for telecom in _list(org.get("telecom")):
             if not isinstance(telecom, dict):
                 continue
             channel, value = telecom.get("system"), str(telecom.get("value") or "").strip()
@@ -384,11 +383,11 @@ class FhirReader:
                 email = value
             elif channel == "url" and website is None and value:
                 website = value
-        updated = _date(str((org.get("meta") or {}).get("lastUpdated") or ""))
+        updated = _date(str(_dict(org.get("meta")).get("lastUpdated") or ""))
         opened = None
-        for ext in org.get("extension") or []:
+        for ext in _list(org.get("extension")):
             if isinstance(ext, dict) and str(ext.get("url", "")).endswith("organization-period"):
-                opened = _date(str((ext.get("valuePeriod") or {}).get("start") or ""))
+                opened = _date(str(_dict(ext.get("valuePeriod")).get("start") or ""))
         if opened is not None and (problem := check_date(opened, what="date d'ouverture",
                                                          future_ok=True)):
             # Real FINESS typos (« 0202-02-24 »): the establishment stays, the date goes.
@@ -432,6 +431,16 @@ def read_fhir(path: str | Path, *, dept: str | None = None,
     return ReadResult(records=records, rejections=reader.rejections, metadata=reader.metadata)
 
 
+def _dict(value: Any) -> dict[str, Any]:
+    """``value`` when it is a JSON object, else an empty one (hostile input)."""
+    return value if isinstance(value, dict) else {}
+
+
+def _list(value: Any) -> list[Any]:
+    """``value`` when it is a JSON array, else an empty one (hostile input)."""
+    return value if isinstance(value, list) else []
+
+
 def _is_input(path: Path) -> bool:
     return path.name.lower().endswith((".ndjson", ".json", ".tar.gz", ".tgz"))
 
@@ -453,7 +462,7 @@ def _reference(value: Any) -> str | None:
 def _codings(value: Any) -> Iterator[dict[str, Any]]:
     for concept in value if isinstance(value, list) else [value]:
         if isinstance(concept, dict):
-            for coding in concept.get("coding") or []:
+            for coding in _list(concept.get("coding")):
                 if isinstance(coding, dict):
                     yield coding
 
@@ -478,7 +487,8 @@ def _hours(items: Any, *, start: str, end: str) -> str | None:
     for item in items:
         if not isinstance(item, dict):
             return None
-        days = tuple(_FHIR_DAYS[d] for d in item.get("daysOfWeek") or [] if d in _FHIR_DAYS)
+        days = tuple(_FHIR_DAYS[d] for d in _list(item.get("daysOfWeek"))
+                     if isinstance(d, str) and d in _FHIR_DAYS)
         if not days:
             continue
         if item.get("allDay"):
@@ -521,9 +531,9 @@ def _service(resource: dict[str, Any]) -> ServiceRecord:
     categories = [str(c.get("display") or c.get("code") or "")
                   for c in _codings(resource.get("category"))]
     zones: list[str] = []
-    for area in resource.get("coverageArea") or []:
+    for area in _list(resource.get("coverageArea")):
         if isinstance(area, dict):
-            for candidate in (str((area.get("identifier") or {}).get("value") or ""),
+            for candidate in (str(_dict(area.get("identifier")).get("value") or ""),
                               str(area.get("display") or "")):
                 if zone_kind(candidate):
                     zones.append(candidate.strip().upper())

@@ -320,6 +320,7 @@ def test_decompression_bomb_is_refused(tmp_path: Path, known: frozenset[str]) ->
     (95.0, 3.0, "hors limites"), (45.0, 200.0, "hors limites"),
     (math.nan, 3.0, "non finies"), (45.0, math.inf, "non finies"),
     ("45", 3.0, "non numériques"), (True, 3.0, "non numériques"), (None, None, "non numériques"),
+    (10 ** 400, 3.0, "démesuré"),
 ])
 def test_check_position(lat: object, lon: object, expected: str | None) -> None:
     problem = check_position(lat, lon)
@@ -336,3 +337,33 @@ def test_names() -> None:
     assert display_name("MSP D'ALLEGRE") == "MSP d'Allegre"
     assert display_name("Centre social du Puy") == "Centre social du Puy"   # already mixed
     assert city_name("CLERMONT FERRAND CEDEX 1") == "Clermont Ferrand"
+
+
+WEIRD = [None, 1, 2.5, "x", [], {}, [1], ["x"], {"a": 1}, [{"a": 1}], True, [None]]
+
+
+def test_wrong_json_types_never_raise(tmp_path: Path, known: frozenset[str]) -> None:
+    """Each field of an Organization, a Location and a HealthcareService replaced by a
+    value of the wrong type: rejected or ignored, never an exception."""
+    service = {"resourceType": "HealthcareService", "id": "hs",
+               "providedBy": {"reference": "Organization/430000018-430100019"},
+               "name": "S", "coverageArea": [{"display": "43157"}],
+               "availableTime": [{"daysOfWeek": ["mon"], "allDay": True}],
+               "extension": [{"url": "zoneIntervention", "valueCode": "43"}]}
+    bases = [_org("430100019"), _loc("430100019"), service]
+    items: list = []
+    for base in bases:
+        for key in base:
+            if key == "resourceType":
+                continue
+            for value in WEIRD:
+                items += [_org("430100019"), dict(base, **{key: value})]
+        items.append(dict(base, position={"latitude": [], "longitude": {}}))
+        items.append(dict(base, address=[{"line": "R DU TEST", "postalCode": 43000}]))
+        items.append(dict(base, meta="x", extension=[{"url": "organization-period",
+                                                      "valuePeriod": "1990"}]))
+    path = tmp_path / "types.ndjson"
+    path.write_text("\n".join(json.dumps(i) for i in items) + "\n", encoding="utf-8")
+    result = read_fhir(path, known_categories=known)
+    assert result.records and all(isinstance(r.reason, str) for r in result.rejections)
+    assert all(isinstance(r.name, str) and len(r.name) <= 300 for r in result.records)
