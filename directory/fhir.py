@@ -60,6 +60,8 @@ _FHIR_DAYS = {"mon": "Mo", "tue": "Tu", "wed": "We", "thu": "Th", "fri": "Fr", "
               "sun": "Su"}
 #: Largest single JSON document (Bundle) read at once.
 MAX_BUNDLE_BYTES = 256 * 1024 ** 2
+#: Longest NDJSON line (one resource) read; a longer line is rejected unread.
+MAX_LINE_BYTES = 16 * 1024 ** 2
 _SUFFIXES = (".ndjson", ".json")
 
 
@@ -160,7 +162,15 @@ class FhirReader:
                                     f"({exc}).") from exc
             yield from self._bundle(where, doc, line=1)
             return
-        for number, raw_line in enumerate(fh, start=1):
+        number = 0
+        while raw_line := fh.readline(MAX_LINE_BYTES + 1):
+            number += 1
+            if len(raw_line) > MAX_LINE_BYTES and not raw_line.endswith(b"\n"):
+                while (rest := fh.readline(MAX_LINE_BYTES)) and not rest.endswith(b"\n"):
+                    pass                      # skip the rest of the giant line, unread
+                yield where, number, (f"ligne de plus de {MAX_LINE_BYTES // 1024 ** 2} Mo : "
+                                      "ignorée")
+                continue
             if not raw_line.strip():
                 continue
             try:

@@ -270,6 +270,23 @@ def test_file_that_is_not_fhir_is_refused(tmp_path: Path, known: frozenset[str])
         read_fhir(tmp_path / "absent.ndjson", known_categories=known)
 
 
+def test_giant_and_deeply_nested_lines(tmp_path: Path, known: frozenset[str],
+                                       monkeypatch) -> None:
+    import directory.fhir as fhir
+
+    monkeypatch.setattr(fhir, "MAX_LINE_BYTES", 500_000)
+    items = [json.dumps(_org("430100019")), json.dumps(_loc("430100019")),
+             '{"resourceType": "Organization", "name": "' + "x" * 600_000 + '"}',
+             "[" * 100_000 + "]" * 100_000, json.dumps(_org("430100027"))]
+    path = tmp_path / "geant.ndjson"
+    path.write_text("\n".join(items) + "\n", encoding="utf-8")
+    result = read_fhir(path, known_categories=known)
+    reasons = {r.line: r.reason for r in result.rejections}
+    assert reasons[3].startswith("ligne de plus de") and reasons[3].endswith("ignorée")
+    assert "imbrication" in reasons[4]
+    assert [r.source_id for r in result.records] == ["430100019", "430100027"]
+
+
 def _tar(path: Path, members: list[tuple[tarfile.TarInfo, bytes | None]]) -> Path:
     with tarfile.open(path, "w:gz") as tar:
         for info, data in members:
