@@ -411,7 +411,7 @@ def stale(session: Session, *, dept: str | None = None, today: date | None = Non
     limit = (today or date.today()) - STALE_AFTER
     rows = session.execute(text(
         "SELECT id, name, source, source_id, commune_code, commune_name, last_verified "
-        "FROM structures WHERE (last_verified IS NULL OR last_verified < :limit) "
+        "FROM structures WHERE status = 'open' AND (last_verified IS NULL OR last_verified < :limit) "
         "AND (:dept = '' OR commune_code LIKE :dept || '%') ORDER BY last_verified NULLS FIRST, name"),
         {"limit": limit, "dept": dept or ""}).mappings().all()
     return [dict(r) for r in rows]
