@@ -35,6 +35,7 @@ class ImportReport:
     unchanged: list[str] = field(default_factory=list)
     merged: list[str] = field(default_factory=list)
     closed: list[str] = field(default_factory=list)
+    older: list[str] = field(default_factory=list)
     rejected: list[Rejection] = field(default_factory=list)
     approximate: list[str] = field(default_factory=list)
     outside_communes: list[str] = field(default_factory=list)
@@ -49,6 +50,9 @@ class ImportReport:
         warnings = sum(r.kept for r in self.rejected)
         if warnings:
             lines.append(f"Gardées avec un signalement : {warnings}")
+        if self.older:
+            lines.append(f"Plus anciennes que les données déjà importées de la même source, "
+                         f"ignorées : {len(self.older)}")
         if self.closed:
             lines.append(f"Disparues de l'extraction, marquées fermées : {len(self.closed)}")
         if self.approximate:
@@ -205,14 +209,15 @@ def upsert(session: Session, result: RecordSource, *, source_label: str,
         text("SELECT code, label, sector FROM categories"))}
     finess_owner: dict[str, int] = {r.finess_et: r.id for r in session.execute(text(
         "SELECT id, finess_et FROM structures WHERE finess_et IS NOT NULL"))}
-    known: dict[str, dict[str, tuple[int, int, str, date | None]]] = {}
+    known: dict[str, dict[str, tuple[int, int, str, date | None, date | None]]] = {}
     seen: dict[str, set[str]] = {}
     depts: set[str] = {dept} if dept else set()
     for record in result.records:
         if record.source not in known:
             known[record.source] = {r.source_id: (r.id, r.structure_id, r.content_hash,
-                                                  r.closed_at) for r in session.execute(text(
-                "SELECT id, structure_id, source_id, content_hash, closed_at "
+                                                  r.closed_at, r.source_date)
+                                    for r in session.execute(text(
+                "SELECT id, structure_id, source_id, content_hash, closed_at, source_date "
                 "FROM structure_sources WHERE source = :s"), {"s": record.source})}
             seen[record.source] = set()
         seen[record.source].add(record.source_id)
@@ -235,7 +240,8 @@ def _dept(commune_code: str | None) -> str | None:
 
 def _write_record(session: Session, record: StructureRecord, report: ImportReport,
                   cats: dict[str, tuple[str, str]], finess_owner: dict[str, int],
-                  known: dict[str, tuple[int, int, str, date | None]], depts: set[str]) -> None:
+                  known: dict[str, tuple[int, int, str, date | None, date | None]],
+                  depts: set[str]) -> None:
     line = record.line
     if record.category_code and record.category_code not in cats:
         report.rejected.append(Rejection(line, f"catégorie inconnue « {record.category_code} »",
@@ -246,6 +252,10 @@ def _write_record(session: Session, record: StructureRecord, report: ImportRepor
     previous = known.get(record.source_id)
     if previous is not None and previous[2] == digest and previous[3] is None:
         report.unchanged.append(record.source_id)
+        return
+    record_date = record.last_verified or record.source_updated_on
+    if previous is not None and previous[4] and record_date and record_date < previous[4]:
+        report.older.append(record.source_id)   # an older extract never undoes a newer one
         return
     commune = _resolve_commune(session, record)
     if commune is None and record.lon is None:
@@ -303,7 +313,7 @@ def _write_record(session: Session, record: StructureRecord, report: ImportRepor
             "CAST(:fields AS jsonb), :hash)"), {**params, "sid": new_id})
     if merged.finess_et:
         finess_owner[merged.finess_et] = new_id
-    known[record.source_id] = (0, new_id, digest, None)
+    known[record.source_id] = (0, new_id, digest, None, record_date)
     outcome.append(record.source_id)
 
 
@@ -382,7 +392,9 @@ def _close_missing(session: Session, source: str, seen: set[str], *, extract: da
     for row in rows:
         if row.source_id in seen or _dept(row.commune_code) not in depts:
             continue
-        session.execute(text("UPDATE structure_sources SET closed_at = :d WHERE id = :id"),
+        # The source vouches for the closure on the extract's date.
+        session.execute(text("UPDATE structure_sources SET closed_at = :d, source_date = :d "
+                             "WHERE id = :id"),
                         {"d": extract, "id": row.id})
         merged, extra = merge_sources(_source_rows(session, row.structure_id))
         _write_structure(session, row.structure_id, merged, extra, cats)

@@ -227,3 +227,9 @@ def test_newer_extract_closes_missing_records(communes_loaded: Engine, real: Pat
         # The records of 63 were outside the extract's scope: none closed.
         assert conn.execute(text("SELECT count(*) FROM structures WHERE status = 'closed' "
                                  "AND commune_code LIKE '63%'")).scalar() == 0
+    # Re-importing the older (2021) extract undoes nothing.
+    older = _import_fhir(communes_loaded, real, dept="43")
+    assert len(older.older) == 437 and older.updated == older.created == older.closed == []
+    with communes_loaded.connect() as conn:
+        assert conn.execute(text("SELECT status FROM structures WHERE finess_et = '430004143'"
+                                 )).scalar_one() == "closed"
