@@ -440,7 +440,7 @@ def counts_by_dept(session: Session, *, depts: Iterable[str]) -> dict[str, dict[
     out: dict[str, dict[str, Any]] = {}
     for dept in depts:
         rows = session.execute(text(
-            "SELECT s.sector, coalesce(c.short_label, c.label, 'sans catégorie') AS label, "
+            "SELECT s.sector, coalesce(c.label, 'sans catégorie') AS label, "
             "count(*) AS n FROM structures s LEFT JOIN categories c ON c.code = s.category_code "
             "WHERE s.status = 'open' AND s.commune_code LIKE :d || '%' "
             "GROUP BY s.sector, 2 ORDER BY n DESC, label"), {"d": dept}).all()
