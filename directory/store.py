@@ -370,14 +370,14 @@ def _write_services(session: Session, structure_id: int, services: list[ServiceR
     for service in services:
         session.execute(text(
             "INSERT INTO services (structure_id, name, description, publics, thematiques, "
-            "access_conditions, fees, fees_details, zone_type, zone_codes) VALUES (:sid, "
-            ":name, :description, :publics, :thematiques, :access, :fees, :fees_details, "
-            ":zone_type, :zone_codes)"),
+            "access_conditions, fees, fees_details, zone_type, zone_codes, opening_hours) "
+            "VALUES (:sid, :name, :description, :publics, :thematiques, :access, :fees, "
+            ":fees_details, :zone_type, :zone_codes, :hours)"),
             {"sid": structure_id, "name": service.name, "description": service.description,
              "publics": service.publics, "thematiques": service.thematiques,
              "access": service.access_conditions, "fees": service.fees,
              "fees_details": service.fees_details, "zone_type": service.zone_type,
-             "zone_codes": service.zone_codes})
+             "zone_codes": service.zone_codes, "hours": service.opening_hours})
 
 
 def _close_missing(session: Session, source: str, seen: set[str], *, extract: date,

@@ -199,6 +199,42 @@ def test_structure_page_and_api_name_the_sources(communes_loaded: Engine, db_url
     assert "hors-finess:caf" not in offered          # no record: not offered in filters
 
 
+def test_ror_bundle_service_with_territory_and_hours(communes_loaded: Engine, tmp_path: Path,
+                                                     fhir_db) -> None:
+    org = {"resourceType": "Organization", "id": "ror-1", "name": "EQUIPE MOBILE GERIATRIE",
+           "identifier": [{"system": "urn:oid:1.2.250.1.71.4.2.2", "value": "430999991"}],
+           "address": [{"postalCode": "43000", "city": "LE PUY EN VELAY"}],
+           "type": [{"coding": [{"system": "https://x/CAT_ETAB", "code": "355"}]}]}
+    loc = {"resourceType": "Location", "id": "ror-1-loc",
+           "managingOrganization": {"reference": "Organization/ror-1"},
+           "position": {"latitude": 45.0433, "longitude": 3.8840}}
+    service = {"resourceType": "HealthcareService", "id": "hs-1", "name": "Équipe mobile",
+               "providedBy": {"reference": "Organization/ror-1"},
+               "coverageArea": [{"display": "43268"}],
+               "availableTime": [{"daysOfWeek": ["mon", "tue", "wed"],
+                                  "availableStartTime": "09:00:00",
+                                  "availableEndTime": "17:00:00"}]}
+    bundle = {"resourceType": "Bundle", "type": "searchset", "timestamp": "2024-05-02T10:00:00Z",
+              "entry": [{"resource": r} for r in (org, loc, service)]}
+    path = tmp_path / "ror.json"
+    path.write_text(json.dumps(bundle), encoding="utf-8")
+    categories = load_categories()
+    reader = FhirReader(path, source="ror",
+                        known_categories=frozenset(c.code for c in categories))
+    with session_scope(communes_loaded) as session:
+        report = upsert(session, StreamResult(reader.records(), reader.rejections,
+                                              reader.metadata), source_label="ror")
+    assert report.created == ["430999991"]
+    with communes_loaded.connect() as conn:
+        found = search(conn, SearchQuery(serves="43268", q="equipe mobile"))
+        (feature,) = found["features"]
+        detail = structure_detail(conn, feature["properties"]["id"])
+    assert detail is not None and detail["commune_code"] == "43157"
+    (svc,) = detail["services"]
+    assert svc["opening_hours"] == "Mo-We 09:00-17:00" and svc["zone_codes"] == ["43268"]
+    assert detail["sources"][0]["label"] == "ROR (extraction du 02/05/2024)"
+
+
 def test_newer_extract_closes_missing_records(communes_loaded: Engine, real: Path,
                                               tmp_path: Path, fhir_db) -> None:
     """Runs last: a 2022 extract of 43 without the EHPAD of the CH of Brioude and with

@@ -6,6 +6,7 @@
 * ``structures.finess_et`` is unique when known: one structure per FINESS ET.
 * ``structures.status`` / ``closed_at``: records that disappear from a newer extract of
   their source are closed, not deleted, and leave search.
+* ``services.opening_hours``: a service's own hours (FHIR ``availableTime``).
 * ``display_name`` (normal case, for people) next to ``official_name`` (as registered);
   ``last_updated`` is the date of the most recent source.
 
@@ -45,6 +46,7 @@ def upgrade() -> None:
     op.create_index("ux_structures_finess_et", "structures", ["finess_et"], unique=True,
                     postgresql_where=sa.text("finess_et IS NOT NULL"))
     op.create_index("ix_structures_status", "structures", ["status"])
+    op.add_column("services", sa.Column("opening_hours", sa.String(300)))
     op.create_table(
         "structure_sources",
         sa.Column("id", sa.Integer, primary_key=True),
@@ -81,6 +83,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    op.drop_column("services", "opening_hours")
     op.drop_table("structure_sources")
     op.drop_index("ix_structures_status", table_name="structures")
     op.drop_index("ux_structures_finess_et", table_name="structures")
