@@ -484,8 +484,6 @@ def _dept_of(record: StructureRecord) -> str | None:
     postal = record.postal_code or ""
     if postal.startswith("97"):
         return postal[:3]
-    if postal.startswith("20") and finess[:2] in {"2A", "2B"}:
-        return finess[:2]
     return postal[:2] or (finess[:2] if finess else None)
 
 
