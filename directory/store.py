@@ -36,6 +36,8 @@ class ImportReport:
     merged: list[str] = field(default_factory=list)
     closed: list[str] = field(default_factory=list)
     older: list[str] = field(default_factory=list)
+    #: Structures of the file's records by département (``"?"``: no commune).
+    by_dept: dict[str, int] = field(default_factory=dict)
     rejected: list[Rejection] = field(default_factory=list)
     approximate: list[str] = field(default_factory=list)
     outside_communes: list[str] = field(default_factory=list)
@@ -50,6 +52,10 @@ class ImportReport:
         warnings = sum(r.kept for r in self.rejected)
         if warnings:
             lines.append(f"Gardées avec un signalement : {warnings}")
+        if self.by_dept:
+            lines.append("Par département : " + " ; ".join(
+                f"{'sans commune' if d == '?' else d} : {n}"
+                for d, n in sorted(self.by_dept.items())))
         if self.older:
             lines.append(f"Plus anciennes que les données déjà importées de la même source, "
                          f"ignorées : {len(self.older)}")
@@ -223,6 +229,14 @@ def upsert(session: Session, result: RecordSource, *, source_label: str,
         seen[record.source].add(record.source_id)
         _write_record(session, record, report, cats, finess_owner, known[record.source], depts)
     report.rejected = sorted([*result.rejections, *report.rejected], key=lambda r: r.line)
+    for source, ids in seen.items():
+        for row in session.execute(text(
+                "SELECT coalesce(CASE WHEN s.commune_code LIKE '97%' THEN left(s.commune_code, 3) "
+                "ELSE left(s.commune_code, 2) END, '?') AS dept, count(DISTINCT s.id) AS n "
+                "FROM structure_sources ss JOIN structures s ON s.id = ss.structure_id "
+                "WHERE ss.source = :s AND ss.source_id = ANY(:ids) GROUP BY 1"),
+                {"s": source, "ids": list(ids)}):
+            report.by_dept[row.dept] = report.by_dept.get(row.dept, 0) + int(row.n)
     report.metadata = dict(result.metadata)
     if close_missing and result.metadata.get("date"):
         extract = date.fromisoformat(result.metadata["date"])

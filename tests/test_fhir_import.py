@@ -54,6 +54,7 @@ def test_real_file_imports_every_establishment_in_a_commune(communes_loaded: Eng
     first = fhir_db["first"]
     assert len(first.created) == 1446 and first.rejected == []
     assert first.outside_communes == [] and first.approximate == []
+    assert first.by_dept == {"43": 437, "63": 1009}
     with communes_loaded.connect() as conn:
         per_dept = dict(conn.execute(text(
             "SELECT left(commune_code, 2), count(*) FROM structures WHERE source = 'finess' "
@@ -84,6 +85,7 @@ def test_cli_import_and_search(communes_loaded: Engine, real: Path, fhir_db, mon
     out = capsys.readouterr().out
     assert "0 créée, 0 fusionnée avec une structure existante, 0 mise à jour, " \
            "1446 inchangées, 0 rejetée." in out
+    assert "Par département : 43 : 437 ; 63 : 1009" in out
     assert main(["directory", "search", "ehpad", "--commune", "43040", "--radius", "15",
                  "--json"]) == 0
     features = json.loads(capsys.readouterr().out)["features"]
