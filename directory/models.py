@@ -124,4 +124,5 @@ class ServiceRow(Base):
     fees_details: Mapped[str | None] = mapped_column(Text)
     zone_type: Mapped[str | None] = mapped_column(String(20))
     zone_codes: Mapped[list[str]] = mapped_column(ARRAY(String(9)), default=list)
+    opening_hours: Mapped[str | None] = mapped_column(String(300))
     structure: Mapped[StructureRow] = relationship(back_populates="services")

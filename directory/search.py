@@ -205,7 +205,8 @@ def structure_detail(conn: Connection, structure_id: int, *, today: date | None 
         return None
     services = conn.execute(text(
         "SELECT id, name, description, publics, thematiques, access_conditions, fees, "
-        "fees_details, zone_type, zone_codes FROM services WHERE structure_id = :id ORDER BY id"),
+        "fees_details, zone_type, zone_codes, opening_hours FROM services "
+        "WHERE structure_id = :id ORDER BY id"),
         {"id": structure_id}).mappings().all()
     limit_date = (today or date.today()) - STALE_AFTER
     out = {k: row[k] for k in ("id", "name", "category_code", "category_label", "sector",

@@ -111,10 +111,18 @@ def run_import(args: argparse.Namespace) -> int:
     return 0
 
 
-def _progress() -> Callable[[int], None]:
-    def show(done: int) -> None:
-        print(f"\r{done:,} ressources FHIR lues…".replace(",", "\u202f"), end="",
-              file=sys.stderr, flush=True)
+def _progress() -> Callable[[int, int], None]:
+    """A progress bar on stderr: resources indexed (first pass), then imported."""
+    def show(done: int, total: int) -> None:
+        count = f"{done:,}".replace(",", "\u202f")
+        if not total:
+            print(f"\rIndexation : {count} ressources FHIR lues…", end="", file=sys.stderr,
+                  flush=True)
+            return
+        share = min(done / total, 1.0)
+        bar = "█" * int(share * 30) + "·" * (30 - int(share * 30))
+        print(f"\rImport : [{bar}] {share:4.0%} ({count} / {total:,} ressources)"
+              .replace(",", "\u202f"), end="", file=sys.stderr, flush=True)
     return show
 
 

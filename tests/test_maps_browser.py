@@ -60,9 +60,15 @@ def site(communes_loaded: Engine, shared_data: Path, communes_43):
         communes=communes_43, dept="43", seats=SEATS, name=f"Plan rival {tag} {XSS}")
     other.antennas = other.antennas[:2]
     other.antennas[0].name = f"Antenne {XSS}"   # names come from users' files
+    from coverage.candidacy import submit_plan
+
     with session_scope(communes_loaded) as session:
         demo_id = save_plan(session, demo, owner_id=ids[0])
         other_id = save_plan(session, other, owner_id=ids[0])
+        # The ARS compares submitted candidacies only (drafts stay private).
+        for plan_id in (demo_id, other_id):
+            submit_plan(session, plan_id, user_id=ids[0], user_name="Promoteur cartes",
+                        organisation_id=None, organisation_name=None)
     app = create_app(database_url=communes_loaded.url.render_as_string(hide_password=False),
                      testing=True, config={"MAILLAGE_TILES": "ign"})
     with serve(app) as base, chromium(offline=True, window_size=(1280, 1000)) as driver:
@@ -70,6 +76,7 @@ def site(communes_loaded: Engine, shared_data: Path, communes_43):
                "demo_id": demo_id, "other_id": other_id,
                "colours": antenna_colours(demo, communes_43)}
     with communes_loaded.begin() as conn:
+        conn.execute(text("DELETE FROM candidacies WHERE submitted_by = ANY(:i)"), {"i": ids})
         conn.execute(text("DELETE FROM plans WHERE owner_id = ANY(:i)"), {"i": ids})
         conn.execute(text("DELETE FROM users WHERE id = ANY(:i)"), {"i": ids})
 
