@@ -23,9 +23,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from geo.names import name_key
 from geo.text import fold
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Connection
 
 #: Longest group of words tried as a commune name (« saint germain l herm » is 4).
 MAX_PLACE_WORDS = 6
@@ -80,6 +84,10 @@ class CommuneMatcher:
             key = name_key(commune.name)
             self._exact.setdefault(key, []).append(commune)
             self._all.append((key, commune))
+
+    def entries(self) -> list[tuple[str, Commune]]:
+        """Every (name key, commune) pair."""
+        return list(self._all)
 
     def match(self, words: list[str]) -> Commune | None:
         """The commune these folded words name, or ``None``."""
@@ -145,3 +153,86 @@ def understand(query: str, matcher: CommuneMatcher) -> Understood:
                 return Understood(text=" ".join(rest), place=commune,
                                   place_words=" ".join(typed[start:start + size]))
     return Understood(text=query.strip())
+
+
+_MATCHERS: dict[tuple[str, int, str], CommuneMatcher] = {}
+
+
+def matcher_for(conn: Connection) -> CommuneMatcher:
+    """The :class:`CommuneMatcher` of the communes loaded in ``conn``'s database.
+
+    Built once per database and per state of the communes table (count and last update),
+    so that loading a département is seen without restarting the process.
+    """
+    from sqlalchemy import text
+
+    state = conn.execute(text("SELECT count(*), coalesce(max(updated_at)::text, '') "
+                              "FROM communes")).one()
+    key = (str(conn.engine.url), int(state[0]), str(state[1]))
+    matcher = _MATCHERS.get(key)
+    if matcher is None:
+        rows = conn.execute(text("SELECT code, nom, coalesce(population, 0) FROM communes"))
+        matcher = CommuneMatcher(Commune(code=r[0], name=r[1], population=int(r[2]))
+                                 for r in rows)
+        _MATCHERS.clear()
+        _MATCHERS[key] = matcher
+    return matcher
+
+
+@dataclass(frozen=True)
+class Resolution:
+    """What a typed commune name resolved to: one commune, choices, or nothing (message)."""
+
+    commune: dict[str, str] | None
+    choices: list[dict[str, str]]
+    message: str | None
+
+
+def resolve_commune(conn: Connection, typed: str) -> Resolution:
+    """Resolve what a user typed in a « commune » field, server-side.
+
+    An INSEE code, « Brioude (43040) » (the autocomplete's label) or a name that names
+    one commune (:meth:`CommuneMatcher.match`: accents, articles, « st », one typo) is
+    used; a name shared by several communes, or a beginning matching several, gives the
+    choices (most populous first); nothing gives a French message.
+    """
+    import re
+
+    from sqlalchemy import text
+
+    value = typed.strip()
+    labelled = re.fullmatch(r".*\((\d[\dAB]\d{3})\)\s*", value)
+    code = labelled.group(1) if labelled else value if re.fullmatch(r"\d[\dAB]\d{3}", value) \
+        else None
+    columns = "SELECT code, nom, departement FROM communes"
+    if code:
+        row = conn.execute(text(f"{columns} WHERE code = :c"), {"c": code}).mappings().first()  # noqa: S608
+        if row is not None:
+            return Resolution(dict(row), [], None)
+        return Resolution(None, [], f"Aucune commune chargée n'a le code {code}.")
+    if len(value) < 2:
+        return Resolution(None, [], "Saisissez au moins deux lettres du nom de la commune.")
+    matcher = matcher_for(conn)
+    key = name_key(value)
+    same = [c for k, c in matcher.entries() if k == key]
+    found = same[0] if len(same) == 1 else None if same else matcher.match(fold(value).split())
+    if found is not None:
+        row = conn.execute(text(f"{columns} WHERE code = :c"), {"c": found.code}  # noqa: S608
+                           ).mappings().one()
+        return Resolution(dict(row), [], None)
+    candidates = same or [c for k, c in matcher.entries() if k.startswith(key)]
+    if not candidates:
+        rows = conn.execute(text(
+            f"{columns} WHERE similarity(unaccent(lower(nom)), unaccent(lower(:q))) > 0.3 "  # noqa: S608
+            "ORDER BY similarity(unaccent(lower(nom)), unaccent(lower(:q))) DESC, nom LIMIT 8"),
+            {"q": value}).mappings().all()
+        choices = [dict(r) for r in rows]
+        if not choices:
+            return Resolution(None, [], f"Aucune commune ne s'appelle « {value} » dans les "
+                                        "départements chargés.")
+        return Resolution(None, choices, None)
+    codes = [c.code for c in sorted(candidates, key=lambda c: -c.population)[:8]]
+    rows = conn.execute(text(f"{columns} WHERE code = ANY(:codes)"), {"codes": codes}  # noqa: S608
+                        ).mappings().all()
+    by_code = {r["code"]: dict(r) for r in rows}
+    return Resolution(None, [by_code[c] for c in codes if c in by_code], None)
