@@ -206,8 +206,12 @@ def test_api_returns_place_and_accepts_the_new_parameters(directory_db: Engine,
     from web.app import create_app
 
     client = create_app(database_url=db_url, testing=True).test_client()
+    import jsonschema
+
     body = client.get("/api/v1/search?q=cmp+clermont").get_json()
     assert body["place"]["code"] == "63113" and body["text"] == "cmp"
+    spec = client.get("/api/v1/openapi.json").get_json()
+    jsonschema.validate(body, spec["components"]["schemas"]["Resultats"])
     body = client.get("/api/v1/search?q=cmp+clermont&understand=false").get_json()
     assert body["place"] is None
     assert client.get("/api/v1/search?q=hopital&prefer_dept=43").get_json()["features"][0][

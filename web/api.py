@@ -171,6 +171,18 @@ def communes_resolve():
     return jsonify({"commune": found.commune, "choices": found.choices})
 
 
+#: ``place`` of a search answer: the commune the search was centred on.
+PLACE_SCHEMA: dict[str, Any] = {
+    "type": "object", "required": ["code", "name", "source"],
+    "description": "commune autour de laquelle on cherche ; source = query quand elle a été "
+                   "lue dans q (« ehpad brioude »), commune quand elle a été donnée",
+    "properties": {"code": {"type": "string"}, "name": {"type": "string"},
+                   "departement": {"type": "string"}, "label": {"type": "string"},
+                   "around": {"type": "string"},
+                   "source": {"type": "string", "enum": ["query", "commune"]},
+                   "words": {"type": "string"}}}
+
+
 def openapi_document() -> dict[str, Any]:
     """The OpenAPI 3.1 description (extended by the directory endpoints)."""
     return {
@@ -250,21 +262,15 @@ def openapi_document() -> dict[str, Any]:
                 "Commune": {"type": "object", "properties": {
                     "code": {"type": "string"}, "nom": {"type": "string"},
                     "departement": {"type": "string"}}},
-                "Lieu": {"type": "object", "required": ["code", "name", "source"],
-                         "properties": {
-                             "code": {"type": "string"}, "name": {"type": "string"},
-                             "departement": {"type": "string"}, "label": {"type": "string"},
-                             "around": {"type": "string"},
-                             "source": {"type": "string", "enum": ["query", "commune"]},
-                             "words": {"type": "string"}}},
+                "Lieu": PLACE_SCHEMA,
                 "Erreur": {"type": "object", "properties": {"erreur": {"type": "string"}},
                            "required": ["erreur"]},
                 "Resultats": {"type": "object", "required": ["type", "features", "total"],
                               "properties": {"type": {"const": "FeatureCollection"},
                                              "features": {"type": "array"},
-                                             "place": {"oneOf": [
-                                                 {"type": "null"},
-                                                 {"$ref": "#/components/schemas/Lieu"}]},
+                                             # inline: the schema is also used alone
+                                             "place": {"oneOf": [{"type": "null"},
+                                                                 PLACE_SCHEMA]},
                                              "text": {"type": "string", "description":
                                                       "mots cherchés (sans la commune)"},
                                              "radius_km": {"type": ["number", "null"]},
