@@ -12,8 +12,8 @@ Matching, in order of preference for each candidate group of words:
 2. the beginning of a name, when one commune is clearly the one meant (at least five
    times the population of any other commune whose name starts the same way):
    « le puy » → Le Puy-en-Velay, « clermont » → Clermont-Ferrand;
-3. one typo (a letter added, missing or changed) in a one-word name of 5+ letters:
-   « ysingeaux » → Yssingeaux.
+3. one typo (a letter added, missing or changed) in a name of 5+ letters, with as many
+   words as typed: « ysingeaux » → Yssingeaux, « chaise dieux » → La Chaise-Dieu.
 
 Words that are search vocabulary (« centre », « maison », « hopital »…) are never a
 place on their own, so « centre de sante » stays text.
@@ -21,7 +21,7 @@ place on their own, so « centre de sante » stays text.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Container, Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -89,8 +89,12 @@ class CommuneMatcher:
         """Every (name key, commune) pair."""
         return list(self._all)
 
-    def match(self, words: list[str]) -> Commune | None:
-        """The commune these folded words name, or ``None``."""
+    def match(self, words: list[str], *, vocabulary: Container[str] = ()) -> Commune | None:
+        """The commune these folded words name, or ``None``.
+
+        A typo is not forgiven when every typed word is a word of ``vocabulary`` (the
+        words records are found by): « pharmacie castel » names a pharmacy, not Chastel.
+        """
         key = name_key(" ".join(words))
         if not key or all(w in VOCABULARY for w in key.split()):
             return None
@@ -102,8 +106,9 @@ class CommuneMatcher:
         starting = [c for k, c in self._all if k.startswith(key + " ")]
         if starting:
             return _dominant(starting, allow_tie=len(starting) == 1)
-        if len(words) == 1 and len(key) >= 5:
-            close = [c for k, c in self._all if " " not in k and _one_edit(key, k)]
+        if len(key.replace(" ", "")) >= 5 and not all(w in vocabulary for w in words):
+            close = [c for k, c in self._all if _one_edit(key, k)
+                     and k.count(" ") == key.count(" ")]
             if close:
                 return _dominant(close, allow_tie=len(close) == 1)
         return None
@@ -131,11 +136,13 @@ def _one_edit(a: str, b: str) -> bool:
     return short[i:] == long_[i + 1:]
 
 
-def understand(query: str, matcher: CommuneMatcher) -> Understood:
+def understand(query: str, matcher: CommuneMatcher, *, vocabulary: Container[str] = ()
+               ) -> Understood:
     """Split ``query`` into the text to search and the commune it names, if any.
 
     The longest group of words at the end of the query that names a commune wins; then
-    the longest at the start. The text keeps the other words as typed.
+    the longest at the start. The text keeps the other words as typed. ``vocabulary``:
+    words of the index, never read as a commune through a typo.
     """
     typed = query.split()
     folded = [fold(w) for w in typed]
@@ -147,7 +154,7 @@ def understand(query: str, matcher: CommuneMatcher) -> Understood:
             words = [w for w in folded[start:start + size] if w]
             if not words:
                 continue
-            commune = matcher.match(" ".join(words).split())
+            commune = matcher.match(" ".join(words).split(), vocabulary=vocabulary)
             if commune is not None:
                 rest = typed[:start] + typed[start + size:]
                 return Understood(text=" ".join(rest), place=commune,
@@ -156,6 +163,26 @@ def understand(query: str, matcher: CommuneMatcher) -> Understood:
 
 
 _MATCHERS: dict[tuple[str, int, str], CommuneMatcher] = {}
+
+
+_VOCABULARIES: dict[tuple[str, int, str], frozenset[str]] = {}
+
+
+def vocabulary_for(conn: Connection) -> frozenset[str]:
+    """Every word of the open records' search text (cached per state of the table)."""
+    from sqlalchemy import text
+
+    state = conn.execute(text("SELECT count(*), coalesce(max(updated_at)::text, '') "
+                              "FROM structures")).one()
+    key = (str(conn.engine.url), int(state[0]), str(state[1]))
+    words = _VOCABULARIES.get(key)
+    if words is None:
+        words = frozenset(r[0] for r in conn.execute(text(
+            "SELECT DISTINCT regexp_split_to_table(search_text, '\\s+') FROM structures "
+            "WHERE status = 'open'")))
+        _VOCABULARIES.clear()
+        _VOCABULARIES[key] = words
+    return words
 
 
 def matcher_for(conn: Connection) -> CommuneMatcher:

@@ -30,6 +30,8 @@ WORD_SIMILARITY = 0.5
 SECTORS = ("sanitaire", "medico-social", "social")
 
 
+#: Longest query text accepted.
+MAX_QUERY_CHARS = 300
 #: Radius (km) of a search around a commune named in the query, when none is given.
 DEFAULT_RADIUS_KM = 20.0
 #: Words that say nothing of what is looked for (« hôpital de jour » searches hôpital, jour).
@@ -59,6 +61,8 @@ class SearchQuery:
     open_on: date | None = None
 
     def validate(self) -> None:
+        if len(self.q) > MAX_QUERY_CHARS:
+            raise MaillageError(f"Recherche trop longue ({MAX_QUERY_CHARS} caractères au plus).")
         if self.sector and self.sector not in SECTORS:
             raise MaillageError(f"Secteur inconnu « {self.sector} » (sanitaire, medico-social, social).")
         if self.sort not in {"relevance", "distance"}:
@@ -109,9 +113,9 @@ def _resolve(conn: Connection, query: SearchQuery) -> _Plan:
     text_q, place, radius = query.q, None, query.radius_km
     code = query.commune
     if not code and query.lat is None and query.understand and query.q.strip():
-        from directory.query import matcher_for
+        from directory.query import matcher_for, vocabulary_for
 
-        understood = understand(query.q, matcher_for(conn))
+        understood = understand(query.q, matcher_for(conn), vocabulary=vocabulary_for(conn))
         if understood.place is not None:
             code, text_q = understood.place.code, understood.text
             place = {"source": "query", "words": understood.place_words}
@@ -467,10 +471,10 @@ def place_of(conn: Connection, *, q: str, commune: str | None, understand: bool 
         return commune
     if not understand or not q.strip():
         return None
-    from directory.query import matcher_for
+    from directory.query import matcher_for, vocabulary_for
     from directory.query import understand as read
 
-    found = read(q, matcher_for(conn)).place
+    found = read(q, matcher_for(conn), vocabulary=vocabulary_for(conn)).place
     return found.code if found else None
 
 

@@ -101,6 +101,26 @@ def test_explicit_commune_wins_over_the_query(directory_db: Engine) -> None:
     assert result["place"]["code"] == "43157" and result["text"] == "ehpad brioude"
 
 
+def test_typo_in_a_name_of_several_words(directory_db: Engine) -> None:
+    result = _run(directory_db, q="ehpad la chaise dieux")
+    assert result["place"]["code"] == "43048" and result["text"] == "ehpad"
+    assert result["features"][0]["properties"]["commune_code"] == "43048"
+
+
+def test_a_word_of_the_index_is_not_a_typo_of_a_commune(directory_db: Engine) -> None:
+    """« castel » is one letter from Chastel, but it is the name of a pharmacy."""
+    result = _run(directory_db, q="pharmacie castel")
+    assert result["place"] is None
+    assert "Pharmacie Castel" in {f["properties"]["name"] for f in result["features"]}
+
+
+def test_overlong_query_is_refused_in_french(directory_db: Engine) -> None:
+    from geo.errors import MaillageError
+
+    with pytest.raises(MaillageError, match="Recherche trop longue"):
+        _run(directory_db, q="ehpad " * 100)
+
+
 def test_vocabulary_alone_is_not_a_place(directory_db: Engine) -> None:
     result = _run(directory_db, q="centre de sante")
     assert result["place"] is None and result["total"] > 0

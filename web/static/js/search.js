@@ -82,6 +82,11 @@
     var out = [];
     if (p.approximate_location) { out.push(["Localisation approximative", "note approx"]); }
     if (p.stale) { out.push(["À vérifier : fiche non vérifiée depuis plus d'un an", "note stale"]); }
+    var today = new Date().toISOString().slice(0, 10);
+    if (p.closed_from && p.closed_from <= today && (!p.closed_until || today <= p.closed_until)) {
+      out.push(["Fermé temporairement" + (p.closed_until ? " jusqu'au " + frDate(p.closed_until) : ""),
+                "note closed"]);
+    }
     return out;
   }
 
