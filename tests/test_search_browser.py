@@ -160,7 +160,7 @@ def test_place_read_in_the_query_can_be_undone(site) -> None:
     _submit(driver)
     _wait(driver, lambda d: _by_id(d, "place").is_displayed())
     around = _total(_settled(driver))
-    assert "Recherche autour de Brioude (43040)" in _by_id(driver, "place").text
+    assert "Commune lue dans votre recherche : Brioude (43040)." in _by_id(driver, "place").text
     assert around == _api_total(site, q="ehpad brioude")
     _by_id(driver, "place-undo").click()
     _wait(driver, lambda d: not _by_id(d, "place").is_displayed())

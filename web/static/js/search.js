@@ -231,7 +231,7 @@
 
   function showPlace(place) {
     if (!place || place.source !== "query" || state.area) { placeBox.hidden = true; return; }
-    placeText.textContent = "Recherche " + place.around + " (commune lue dans votre recherche).";
+    placeText.textContent = "Commune lue dans votre recherche : " + place.label + ".";
     placeUndo.textContent = "Annuler : chercher « " + place.words + " » comme un mot";
     placeBox.hidden = false;
   }
