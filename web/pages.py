@@ -176,12 +176,12 @@ def to_verify():
         # scope is a constant fragment; values are bound parameters.
         rows = conn.execute(text(
             "SELECT s.id, s.name, s.commune_name, s.last_verified, s.last_updated, "  # noqa: S608
-            "coalesce(c.short_label, c.label, 'Sans catégorie') AS category "
+            "coalesce(c.label, c.short_label, 'Sans catégorie') AS category "
             "FROM structures s LEFT JOIN categories c ON c.code = s.category_code "
             f"WHERE {scope} ORDER BY s.last_verified NULLS FIRST, s.last_updated NULLS FIRST, "
             "s.name LIMIT 500"), params).mappings().all()
         counts = conn.execute(text(
-            "SELECT coalesce(c.short_label, c.label, 'Sans catégorie') AS category, "  # noqa: S608
+            "SELECT coalesce(c.label, c.short_label, 'Sans catégorie') AS category, "  # noqa: S608
             "count(*) AS n FROM structures s LEFT JOIN categories c "
             f"ON c.code = s.category_code WHERE {scope} GROUP BY 1 ORDER BY n DESC, 1"),
             params).all()
