@@ -94,9 +94,15 @@ def _date(value: str) -> date:
 
 
 def check(form: dict[str, str | None]) -> Checked:
-    """Validate and normalise the form's values; errors name the field (French)."""
+    """Validate and normalise the form's values; errors name the field (French).
+
+    Fields absent from ``form`` are left out of the result (not emptied), except the
+    name, which is required.
+    """
     out = Checked()
     for name in FIELDS:
+        if name not in form and name != "name":
+            continue
         raw = (form.get(name) or "").strip()
         value: Any = raw or None
         try:

@@ -259,9 +259,25 @@ def test_structure_page_details(site) -> None:
     assert "43268" not in html[html.index('id="address"'):][:300]
 
 
+def _verify_and_edit_phone(site, editor: FlaskClient) -> None:
+    sid = site["sid"]
+    card = f"/structure/{sid}"
+    assert editor.post(f"{card}/verifier", data={"csrf_token": _token(editor, card)}
+                       ).status_code == 302
+    row = _row(site["engine"], sid)
+    phone = "04 71 65 71 01" if row.phone != "04 71 65 71 01" else "04 71 65 71 02"
+    assert editor.post(f"{card}/modifier", data={
+        "name": row.name, "phone": phone,
+        "csrf_token": _token(editor, f"{card}/modifier")}).status_code == 302
+    after = _row(site["engine"], sid)       # fields not sent are kept, not emptied
+    assert (after.phone, after.address, after.opening_hours) == \
+        (phone, row.address, row.opening_hours)
+
+
 def test_journal_is_admin_only_and_filters(site) -> None:
     app, sid = site["app"], site["sid"]
     editor = _login(app, site["emails"]["editeur"])
+    _verify_and_edit_phone(site, editor)
     assert editor.get("/admin/journal").status_code == 403
     admin = _login(app, site["emails"]["admin"])
     page = admin.get(f"/admin/journal?utilisateur=editeur-&fiche={sid}").get_data(as_text=True)
@@ -279,6 +295,7 @@ def test_journal_is_admin_only_and_filters(site) -> None:
 def test_work_list_oldest_first_with_counts(site) -> None:
     app, engine, sid = site["app"], site["engine"], site["sid"]
     editor = _login(app, site["emails"]["editeur"])
+    _verify_and_edit_phone(site, editor)
     html = editor.get("/a-verifier").get_data(as_text=True)
     total = int(re.search(r'id="to-verify-total">([\d\u202f]+)<', html).group(1)
                 .replace("\u202f", ""))

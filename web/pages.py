@@ -125,11 +125,12 @@ def edit_structure(structure_id: int):
         return render_template("edit_structure.html", s=detail, values=_form_values(detail),
                                errors={}, fields=FIELDS,
                                hours_fr=_hours_fr(detail["opening_hours"]))
-    checked = check({k: request.form.get(k) for k in FIELDS})
+    checked = check({k: request.form.get(k) for k in FIELDS if k in request.form})
     if checked.errors:
         flash(plural(len(checked.errors), "champ à corriger", "champs à corriger") + ".",
               "erreur")
-        return render_template("edit_structure.html", s=detail, values=checked.values,
+        return render_template("edit_structure.html", s=detail,
+                               values={**_form_values(detail), **checked.values},
                                errors=checked.errors, fields=FIELDS, hours_fr=None), 400
     before = {k: (date.fromisoformat(v) if k in {"closed_from", "closed_until"} and v else v)
               for k, v in _form_values(detail).items()}
