@@ -106,10 +106,10 @@ class CommuneMatcher:
         starting = [c for k, c in self._all if k.startswith(key + " ")]
         if starting:
             return _dominant(starting, allow_tie=len(starting) == 1)
-        if len(key.replace(" ", "")) >= 5 and not all(w in vocabulary for w in words):
+        if len(key.replace(" ", "")) >= 5:
             close = [c for k, c in self._all if _one_edit(key, k)
                      and k.count(" ") == key.count(" ")]
-            if close:
+            if close and not all(w in vocabulary for w in key.split()):
                 return _dominant(close, allow_tie=len(close) == 1)
         return None
 
@@ -165,24 +165,29 @@ def understand(query: str, matcher: CommuneMatcher, *, vocabulary: Container[str
 _MATCHERS: dict[tuple[str, int, str], CommuneMatcher] = {}
 
 
-_VOCABULARIES: dict[tuple[str, int, str], frozenset[str]] = {}
+class IndexWords:
+    """Whether a word is a whole word of some open record's search text, asked lazily.
 
+    Only typo candidates are looked up (rarely more than one per query); the trigram GIN
+    index serves the word-boundary regular expression.
+    """
 
-def vocabulary_for(conn: Connection) -> frozenset[str]:
-    """Every word of the open records' search text (cached per state of the table)."""
-    from sqlalchemy import text
+    def __init__(self, conn: Connection) -> None:
+        self._conn = conn
+        self._known: dict[str, bool] = {}
 
-    state = conn.execute(text("SELECT count(*), coalesce(max(updated_at)::text, '') "
-                              "FROM structures")).one()
-    key = (str(conn.engine.url), int(state[0]), str(state[1]))
-    words = _VOCABULARIES.get(key)
-    if words is None:
-        words = frozenset(r[0] for r in conn.execute(text(
-            "SELECT DISTINCT regexp_split_to_table(search_text, '\\s+') FROM structures "
-            "WHERE status = 'open'")))
-        _VOCABULARIES.clear()
-        _VOCABULARIES[key] = words
-    return words
+    def __contains__(self, word: object) -> bool:
+        import re
+
+        from sqlalchemy import text
+
+        if not isinstance(word, str) or not re.fullmatch(r"[a-z0-9]+", word):
+            return False
+        if word not in self._known:
+            self._known[word] = bool(self._conn.execute(text(
+                "SELECT EXISTS (SELECT 1 FROM structures WHERE status = 'open' "
+                "AND search_text ~ :rx)"), {"rx": rf"\m{word}\M"}).scalar())
+        return self._known[word]
 
 
 def matcher_for(conn: Connection) -> CommuneMatcher:

@@ -113,9 +113,9 @@ def _resolve(conn: Connection, query: SearchQuery) -> _Plan:
     text_q, place, radius = query.q, None, query.radius_km
     code = query.commune
     if not code and query.lat is None and query.understand and query.q.strip():
-        from directory.query import matcher_for, vocabulary_for
+        from directory.query import IndexWords, matcher_for
 
-        understood = understand(query.q, matcher_for(conn), vocabulary=vocabulary_for(conn))
+        understood = understand(query.q, matcher_for(conn), vocabulary=IndexWords(conn))
         if understood.place is not None:
             code, text_q = understood.place.code, understood.text
             place = {"source": "query", "words": understood.place_words}
@@ -471,10 +471,10 @@ def place_of(conn: Connection, *, q: str, commune: str | None, understand: bool 
         return commune
     if not understand or not q.strip():
         return None
-    from directory.query import matcher_for, vocabulary_for
+    from directory.query import IndexWords, matcher_for
     from directory.query import understand as read
 
-    found = read(q, matcher_for(conn), vocabulary=vocabulary_for(conn)).place
+    found = read(q, matcher_for(conn), vocabulary=IndexWords(conn)).place
     return found.code if found else None
 
 
