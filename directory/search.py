@@ -167,12 +167,14 @@ def _filters(conn: Connection, query: SearchQuery, plan: _Plan, *, words: bool =
     for i, word in enumerate(_words(plan.text) if words else []):
         params[f"w{i}"] = word
         params[f"t{i}"] = word + ":*"
-        params[f"x{i}"] = rf"\m{word}\M"
+        params[f"x{i}"] = f" {word} "
         # "<%" is word_similarity ≥ pg_trgm.word_similarity_threshold, served by the GIN
         # trigram index (a plain word_similarity() call would scan every row).
         where.append(f"(s.search_vector @@ to_tsquery('french', :t{i}) "
                      f"OR :w{i} <% s.search_text)")
-        exact_terms.append(f"(s.search_text ~ :x{i})::int")
+        # search_text is folded words separated by single spaces: a whole word is
+        # « space word space » in the padded text (cheaper than a regular expression).
+        exact_terms.append(f"(strpos(' ' || s.search_text || ' ', :x{i}) > 0)::int")
         rank_terms.append(f"word_similarity(:w{i}, s.search_text)")
         rank_terms.append(f"ts_rank(s.search_vector, to_tsquery('french', :t{i}))")
     if query.sector and sector:

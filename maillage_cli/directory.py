@@ -46,6 +46,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     find.add_argument("--sort", choices=["relevance", "distance"])
     find.add_argument("--page", type=int, default=1)
     find.add_argument("--per-page", type=int, default=20)
+    find.add_argument("--prefer-dept", help="sans lieu : ce département d'abord (ex. 43)")
     find.add_argument("--open-now", action="store_true", help="ouvertes maintenant")
     find.add_argument("--open-on", help="ouvertes ce jour (AAAA-MM-JJ)")
     find.add_argument("--no-place", action="store_true",
@@ -141,6 +142,7 @@ def run_search(args: argparse.Namespace) -> int:
                         commune=args.commune, radius_km=args.radius, serves=args.serves,
                         sort=args.sort or ("distance" if args.commune else "relevance"),
                         page=args.page, per_page=args.per_page, understand=not args.no_place,
+                        prefer_dept=args.prefer_dept,
                         open_at=now_in_france() if args.open_now else None, open_on=open_on)
     with get_engine().connect() as conn:
         result = search(conn, query)

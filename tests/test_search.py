@@ -238,6 +238,7 @@ def test_api_returns_place_and_accepts_the_new_parameters(directory_db: Engine,
         "properties"]["commune_code"].startswith("43")
     assert client.get("/api/v1/search?q=x&open_on=demain").status_code == 400
     assert client.get("/api/v1/search?q=x&understand=peut-etre").status_code == 400
+    assert client.get("/api/v1/search?q=x&prefer_dept=4'3").status_code == 400
     assert client.get("/api/v1/search?q=ehpad&open_now=true").status_code == 200
     resolved = client.get("/api/v1/communes/resolve?q=St+Paulien").get_json()
     assert resolved["commune"]["code"] == "43216"
@@ -264,8 +265,10 @@ def test_cli_json_has_place(directory_db: Engine, capsys: pytest.CaptureFixture[
         data = json.loads(capsys.readouterr().out)
         assert data["place"]["code"] == "43268" and data["place"]["name"] == "Yssingeaux"
         assert data["features"][0]["properties"]["finess_et"] == "430006353"
-        assert main(["directory", "search", "hopital", "--json"]) == 0
-        assert json.loads(capsys.readouterr().out)["place"] is None
+        assert main(["directory", "search", "hopital", "--json", "--prefer-dept", "43"]) == 0
+        data = json.loads(capsys.readouterr().out)
+        assert data["place"] is None
+        assert data["features"][0]["properties"]["commune_code"].startswith("43")
         assert main(["directory", "search", "ehpad brioude"]) == 0
         out = capsys.readouterr().out
         assert "Recherche « ehpad » autour de Brioude (43040)" in out
