@@ -281,14 +281,25 @@ def _run(conn: Connection, query: SearchQuery, plan: _Plan, *, today: date | Non
         LIMIT :limit OFFSET :offset"""  # noqa: S608
     rows = conn.execute(text(sql), params).mappings().all()
     limit_date = (today or date.today()) - STALE_AFTER
-    features = [_feature(r, limit_date) for r in rows]
+    now = now_in_france()
+    features = [_feature(r, limit_date, now) for r in rows]
     total = int(rows[0]["total"]) if rows else 0
     return {"type": "FeatureCollection", "features": features, "total": total,
             "page": query.page, "per_page": query.per_page,
             "pages": math.ceil(total / query.per_page) if total else 0}
 
 
-def _feature(r: Any, limit_date: date) -> dict[str, Any]:
+def _open_now(r: Any, now: datetime) -> bool | None:
+    """Open at ``now`` (temporary closure first), ``None`` when the hours do not say."""
+    from directory.opening_hours import open_at
+
+    start, end = r["closed_from"], r["closed_until"]
+    if start is not None and start <= now.date() and (end is None or now.date() <= end):
+        return False
+    return open_at(r["opening_hours"], now) if r["opening_hours"] else None
+
+
+def _feature(r: Any, limit_date: date, now: datetime) -> dict[str, Any]:
     return {
         "type": "Feature",
         "geometry": {"type": "Point", "coordinates": [round(r["lon"], 6), round(r["lat"], 6)]},
@@ -308,6 +319,7 @@ def _feature(r: Any, limit_date: date) -> dict[str, Any]:
             "closed_from": r["closed_from"].isoformat() if r["closed_from"] else None,
             "closed_until": r["closed_until"].isoformat() if r["closed_until"] else None,
             "sources": _sources(r["sources"]),
+            "open_now": _open_now(r, now),
         }}
 
 

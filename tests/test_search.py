@@ -193,6 +193,9 @@ def test_open_filters_follow_hours_holidays_and_closures(directory_db: Engine) -
 
     everyone = ids()
     assert sid in ids(open_at=monday_10) and sid not in ids(open_at=monday_13)
+    answer = _run(directory_db, **base)["features"]
+    assert {f["properties"]["open_now"] for f in answer} <= {True, False, None}
+    assert any(f["properties"]["open_now"] is not None for f in answer)
     assert sid in ids(open_on=date(2026, 11, 24)) and sid not in ids(open_on=date(2026, 11, 29))
     # Without « PH » in its hours, a holiday is a normal day (OSM); with « PH off », closed.
     assert sid in ids(open_at=easter_monday)

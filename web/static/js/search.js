@@ -82,6 +82,8 @@
     var out = [];
     if (p.approximate_location) { out.push(["Localisation approximative", "note approx"]); }
     if (p.stale) { out.push(["À vérifier : fiche non vérifiée depuis plus d'un an", "note stale"]); }
+    if (p.open_now === true) { out.push(["Ouvert maintenant", "note open"]); }
+    else if (p.open_now === false) { out.push(["Fermé maintenant", "note shut"]); }
     var today = new Date().toISOString().slice(0, 10);
     if (p.closed_from && p.closed_from <= today && (!p.closed_until || today <= p.closed_until)) {
       out.push(["Fermé temporairement" + (p.closed_until ? " jusqu'au " + frDate(p.closed_until) : ""),
