@@ -21,6 +21,7 @@ place on their own, so « centre de sante » stays text.
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from collections.abc import Container, Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -80,10 +81,15 @@ class CommuneMatcher:
     def __init__(self, communes: Iterable[Commune]) -> None:
         self._exact: dict[str, list[Commune]] = {}
         self._all: list[tuple[str, Commune]] = []
+        self._by_length: dict[int, list[tuple[str, Commune]]] = {}
         for commune in communes:
             key = name_key(commune.name)
             self._exact.setdefault(key, []).append(commune)
             self._all.append((key, commune))
+            self._by_length.setdefault(len(key), []).append((key, commune))
+        # Sorted keys: the names starting with some words are one bisect away.
+        self._sorted = sorted(self._all, key=lambda kc: kc[0])
+        self._keys = [k for k, _c in self._sorted]
 
     def entries(self) -> list[tuple[str, Commune]]:
         """Every (name key, commune) pair."""
@@ -103,12 +109,19 @@ class CommuneMatcher:
             return _dominant(exact, allow_tie=len(exact) == 1)
         if len("".join(words)) < 5:  # « le puy » yes, « vic » no
             return None
-        starting = [c for k, c in self._all if k.startswith(key + " ")]
+        prefix = key + " "
+        first = bisect_left(self._keys, prefix)
+        starting = []
+        for k, c in self._sorted[first:]:
+            if not k.startswith(prefix):
+                break
+            starting.append(c)
         if starting:
             return _dominant(starting, allow_tie=len(starting) == 1)
         if len(key.replace(" ", "")) >= 5:
-            close = [c for k, c in self._all if _one_edit(key, k)
-                     and k.count(" ") == key.count(" ")]
+            close = [c for size in (len(key) - 1, len(key), len(key) + 1)
+                     for k, c in self._by_length.get(size, ())
+                     if k.count(" ") == key.count(" ") and _one_edit(key, k)]
             if close and not all(w in vocabulary for w in key.split()):
                 return _dominant(close, allow_tie=len(close) == 1)
         return None
@@ -169,7 +182,7 @@ class IndexWords:
     """Whether a word is a whole word of some open record's search text, asked lazily.
 
     Only typo candidates are looked up (rarely more than one per query); the trigram GIN
-    index serves the word-boundary regular expression.
+    index serves the ``LIKE``.
     """
 
     def __init__(self, conn: Connection) -> None:
@@ -184,9 +197,11 @@ class IndexWords:
         if not isinstance(word, str) or not re.fullmatch(r"[a-z0-9]+", word):
             return False
         if word not in self._known:
+            # LIKE is served by the trigram GIN index; strpos keeps whole words only.
             self._known[word] = bool(self._conn.execute(text(
                 "SELECT EXISTS (SELECT 1 FROM structures WHERE status = 'open' "
-                "AND search_text ~ :rx)"), {"rx": rf"\m{word}\M"}).scalar())
+                "AND search_text LIKE :like AND strpos(' ' || search_text || ' ', :padded) > 0)"),
+                {"like": f"%{word}%", "padded": f" {word} "}).scalar())
         return self._known[word]
 
 

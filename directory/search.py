@@ -250,7 +250,8 @@ def _run(conn: Connection, query: SearchQuery, plan: _Plan, *, today: date | Non
                  {"v": str(WORD_SIMILARITY)})
     where, exact_terms, rank_terms, params, distance_sql = _filters(conn, query, plan)
     params.update(limit=query.per_page, offset=(query.page - 1) * query.per_page)
-    rank_sql = " + ".join(rank_terms) if rank_terms else "0"
+    # Around a place the order is exact words, then distance: no text rank to compute.
+    rank_sql = " + ".join(rank_terms) if rank_terms and plan.center is None else "0"
     exact_sql = " + ".join(exact_terms) if exact_terms else "0"
     dept_sql = "0"
     if plan.center is None and query.prefer_dept:
@@ -260,7 +261,7 @@ def _run(conn: Connection, query: SearchQuery, plan: _Plan, *, today: date | Non
         order = "distance_km ASC, s.name"
     elif plan.center is not None:
         # Around a place: the records matching every word exactly first, nearest first.
-        order = "exact DESC, distance_km ASC, rank DESC, s.name"
+        order = "exact DESC, distance_km ASC, s.name"
     elif rank_terms:
         order = "exact DESC, in_dept DESC, rank DESC, s.name"
     else:
