@@ -395,7 +395,10 @@ def zero_result_help(conn: Connection, query: SearchQuery, plan: _Plan) -> dict[
             else:
                 fixed.append(w)
         if fixed != words:
-            did_you_mean = " ".join(fixed)
+            # The whole query, as the user would type it again (with the place read in it).
+            read = plan.place.get("words") if plan.place and plan.place.get("source") == \
+                "query" else ""
+            did_you_mean = " ".join([*fixed, *([read] if read else [])])
     closest: list[dict[str, Any]] = []
     if words:
         where, _e, _r, params, distance_sql = _filters(conn, query, plan, words=False,

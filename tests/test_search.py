@@ -166,6 +166,15 @@ def test_zero_results_say_why_and_offer_a_way_out(directory_db: Engine) -> None:
     assert help_["closest"] and "Dentaire" in help_["closest"][0]["name"]
 
 
+def test_did_you_mean_keeps_the_place_and_finds_something(directory_db: Engine) -> None:
+    result = _run(directory_db, q="orthophonie brioude")
+    assert result["total"] == 0
+    suggestion = result["help"]["did_you_mean"]
+    assert suggestion and suggestion.endswith(" brioude") and suggestion != "orthophonie brioude"
+    assert _run(directory_db, q=suggestion, understand=False, radius_km=None)["total"] > 0 or \
+        _run(directory_db, q=suggestion.rsplit(" ", 1)[0])["total"] > 0
+
+
 def test_zero_results_offer_to_drop_a_filter(directory_db: Engine) -> None:
     result = _run(directory_db, q="ehpad brioude", sector="social")
     assert result["total"] == 0

@@ -265,7 +265,7 @@
       var fix = el("button", "« " + help.did_you_mean + " »", "link-button");
       fix.type = "button";
       fix.addEventListener("click", function () {
-        form.elements.q.value = help.did_you_mean + (communeCode.value ? "" : "");
+        form.elements.q.value = help.did_you_mean;
         run({});
       });
       line.appendChild(fix);
@@ -344,7 +344,13 @@
       state.loaded += 1;
     });
     cluster.addLayers(added);
-    if (!opts.append) { state.last = data; showPlace(data.place); showHelp(data.help); }
+    if (!opts.append) {
+      state.last = data;
+      showPlace(data.place);
+      showHelp(data.help);
+      // The commune typed last (here, in the query) orders searches without a place.
+      if (data.place && data.place.code) { rememberDept(data.place.code); }
+    }
     updateStatus(state.last);
     if (!opts.append && !opts.keepView && bounds.isValid()) {
       userMove = false;
