@@ -128,13 +128,47 @@ def _hash(fields_: dict[str, Any]) -> str:
 
 def search_text(record: StructureRecord, *, category_label: str, commune_name: str,
                 other_names: Iterable[str] = ()) -> str:
-    """Folded text indexed for full-text and trigram search."""
+    """Folded text indexed for full-text and trigram search: THE index builder.
+
+    Every import (:func:`upsert`, through ``_write_structure``) and the editor (through
+    :func:`reindex_structure`) build a record's search text here, so that an edit changes
+    what the record is found by only through the fields it changed: the name(s), the
+    category's label and keywords, the commune, the description, the services.
+    """
     parts = [record.name, record.display_name or "", *other_names, category_label,
              KEYWORDS.get(record.category_code or "", ""), commune_name,
              record.description or ""]
     for service in record.services:
         parts += [service.name, " ".join(service.publics)]
     return " ".join(dict.fromkeys(fold(p) for p in parts if p))
+
+
+def reindex_structure(conn: Session | Any, structure_id: int) -> str:
+    """Rebuild a structure's search text from its current row (after an edit).
+
+    Uses :func:`search_text` with what an import gives it: the official name and the
+    name people read (possibly edited), every name its sources gave, the category, the
+    commune, the description and the services. Returns the new text.
+    """
+    row = conn.execute(text(
+        "SELECT s.name, s.official_name, s.category_code, s.description, s.commune_name, "
+        "coalesce(c.label, '') AS label FROM structures s LEFT JOIN categories c "
+        "ON c.code = s.category_code WHERE s.id = :id"), {"id": structure_id}).one()
+    names = [r[0] for r in conn.execute(text(
+        "SELECT fields->>'name' FROM structure_sources WHERE structure_id = :id "
+        "AND fields->>'name' IS NOT NULL ORDER BY source_date DESC NULLS LAST, id"),
+        {"id": structure_id})]
+    services = [ServiceRecord(name=r.name, publics=list(r.publics or [])) for r in conn.execute(
+        text("SELECT name, publics FROM services WHERE structure_id = :id ORDER BY id"),
+        {"id": structure_id})]
+    record = StructureRecord(source="", source_id="", name=row.official_name or row.name,
+                             display_name=row.name, category_code=row.category_code,
+                             description=row.description, services=services)
+    value = search_text(record, category_label=row.label, commune_name=row.commune_name or "",
+                        other_names=names)
+    conn.execute(text("UPDATE structures SET search_text = :t WHERE id = :id"),
+                 {"t": value, "id": structure_id})
+    return value
 
 
 #: Fields a structure takes from its sources, most recent source first.
