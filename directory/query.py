@@ -261,6 +261,8 @@ def resolve_commune(conn: Connection, typed: str) -> Resolution:
         return Resolution(None, [], "Saisissez au moins deux lettres du nom de la commune.")
     matcher = matcher_for(conn)
     key = name_key(value)
+    if len(key.replace(" ", "")) < 2:
+        return Resolution(None, [], "Saisissez au moins deux lettres du nom de la commune.")
     same = [c for k, c in matcher.entries() if k == key]
     found = same[0] if len(same) == 1 else None if same else matcher.match(fold(value).split())
     if found is not None:

@@ -311,3 +311,29 @@ def test_work_list_oldest_first_with_counts(site) -> None:
     days = re.findall(r"<td>(\d\d/\d\d/\d{4})</td>", html)
     parsed = [date(int(d[6:]), int(d[3:5]), int(d[:2])) for d in days]
     assert parsed == sorted(parsed)                      # oldest first
+
+
+def test_hostile_parameters_get_french_answers_not_tracebacks(site) -> None:
+    app, sid = site["app"], site["sid"]
+    anonymous = app.test_client()
+    card = anonymous.get(f"/structure/{sid}?depuis=" + "%26commune%3D%27%3B" * 200)
+    assert card.status_code == 200 and 'id="distance"' not in card.get_data(as_text=True)
+    page = anonymous.get("/recherche?commune=" + "x" * 4000 + "&rayon=abc&ouvert=hier")
+    assert page.status_code == 200 and "Aucune commune ne s&#39;appelle" in page.get_data(
+        as_text=True)
+    too_long = anonymous.get("/recherche?commune=" + "x" * 6000)
+    assert too_long.status_code == 400 and "Saisie refusée" in too_long.get_data(as_text=True)
+    assert anonymous.get("/api/v1/communes/resolve?q=%27%3B--").status_code == 404
+    admin = _login(app, site["emails"]["admin"])
+    page = admin.get("/admin/journal?fiche=%27%3B+DROP+TABLE+audit_log%3B--&utilisateur=%25")
+    assert page.status_code == 200
+    assert admin.get("/a-verifier?dept=4%273").status_code == 400
+    editor = _login(app, site["emails"]["editeur"])
+    path = f"/structure/{sid}/modifier"
+    r = editor.post(path, data={"name": "x" * 301, "phone": "0" * 41,
+                                "closed_from": "2026-13-45",
+                                "csrf_token": _token(editor, path)})
+    html = r.get_data(as_text=True)
+    assert r.status_code == 400
+    assert "Nom : 300 caractères au plus" in html and "Téléphone : 40 caractères au plus" in html
+    assert "Fermeture temporaire : du : date invalide" in html
