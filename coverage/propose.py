@@ -37,11 +37,14 @@ def propose(communes: gpd.GeoDataFrame, matrix: TravelTimeMatrix, *, k: int | No
             model: str = "pmedian", max_minutes: float | None = None,
             fixed: list[str] | None = None, coordinators: float | None = None,
             sizing: SizingParameters | None = None, name: str | None = None,
-            time_limit: float | None = None, warm_start: SolverResult | None = None) -> Proposal:
+            time_limit: float | None = None, warm_start: SolverResult | None = None,
+            locked: dict[str, str] | None = None) -> Proposal:
     """Solve one model; candidates = the communes (``matrix`` is communes × communes).
 
     ``matrix.minutes[i, j]`` is the time from candidate site ``i`` to commune ``j``; the
-    solvers take clients × sites, hence the transpose.
+    solvers take clients × sites, hence the transpose. ``locked`` maps communes to the
+    seat (one of ``fixed``) they must stay with: every other site is made unreachable
+    for them, so the solvers (which give unreachable pairs no variable) cannot move them.
     """
     import numpy as np
 
@@ -50,6 +53,21 @@ def propose(communes: gpd.GeoDataFrame, matrix: TravelTimeMatrix, *, k: int | No
 
     codes = list(communes.index)
     cost = matrix.minutes.T
+    if locked:
+        missing = sorted({s for s in locked.values() if s not in (fixed or [])})
+        if missing:
+            raise MaillageError("Une commune verrouillée suit le siège de son antenne : "
+                                f"verrouillez aussi le siège {', '.join(missing)}.")
+        cost = cost.copy()
+        position = {c: i for i, c in enumerate(codes)}
+        for commune, seat in locked.items():
+            i, j = position[commune], position[seat]
+            keep = cost[i, j]
+            if not np.isfinite(keep):
+                raise MaillageError(f"La commune verrouillée {commune} n'a pas de trajet "
+                                    f"vers le siège {seat}.")
+            cost[i, :] = np.inf
+            cost[i, j] = keep
     weights = communes["population"].to_numpy(dtype=float)
     fixed_idx = [codes.index(c) for c in (fixed or [])]
     labels = _labels(communes)

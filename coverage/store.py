@@ -37,13 +37,20 @@ def save_plan(session: Session, plan: Plan, *, owner_id: int | None = None,
     row = PlanRow(name=plan.name, departement=plan.dept, author=plan.author,
                   owner_id=owner_id, source_filename=source_filename, sizing=sizing or {},
                   notes=notes, organisation_id=organisation_id)
+    row.structures = _structure_rows(plan)
+    session.add(row)
+    session.flush()
+    return row.id
+
+
+def _structure_rows(plan: Plan) -> list[PlanStructureRow]:
+    """The structures → antennas → assignments rows of ``plan`` (not yet added)."""
     structures: dict[str, PlanStructureRow] = {}
     for antenna in plan.antennas:
         structure = structures.get(antenna.structure)
         if structure is None:
             structure = PlanStructureRow(name=antenna.structure)
             structures[antenna.structure] = structure
-            row.structures.append(structure)
         point = None
         if antenna.lon is not None and antenna.lat is not None:
             x, y = transform_xy(antenna.lon, antenna.lat, source=settings.WGS84,
@@ -56,9 +63,17 @@ def save_plan(session: Session, plan: Plan, *, owner_id: int | None = None,
     # The head office of a structure is the seat of its first antenna.
     for structure in structures.values():
         structure.head_office = next((a.seat for a in structure.antennas if a.seat), None)
-    session.add(row)
+    return list(structures.values())
+
+
+def replace_plan_content(session: Session, plan_id: int, plan: Plan) -> None:
+    """Replace the antennas and communes of stored plan ``plan_id`` by those of ``plan``
+    (name, owner and dates stay; the caller records the version)."""
+    row = _load_row(session, plan_id)
+    row.structures.clear()
     session.flush()
-    return row.id
+    row.structures = _structure_rows(plan)
+    session.flush()
 
 
 def _load_row(session: Session, plan_id: int) -> PlanRow:
