@@ -472,7 +472,7 @@
   });
 
   // --- start -------------------------------------------------------------------------
-  window.MaillageEditor = { live: null, edit: edit, undo: doUndo, redo: doRedo };
+  window.MaillageEditor = { live: null, edit: edit, undo: doUndo, redo: doRedo, map: map, layers: layers };
   legend.addTo(map);
   get(node.dataset.src).then(function (data) {
     mapData = data; styles = data.styles;
