@@ -54,17 +54,37 @@ def _body() -> dict[str, Any]:
     return data
 
 
+def _access(plan_id: int) -> dict[str, Any]:
+    """The plan's row (no content): 404 if unknown, 403 if not the user's to open."""
+    from sqlalchemy import exists, select
+
+    from coverage.models import CandidacyRow, PlanRow
+    from web.accounts import can_access_plan
+
+    with session_scope(_engine()) as session:
+        row = session.get(PlanRow, plan_id)
+        if row is None:
+            abort(404)
+        info: dict[str, Any] = {"id": row.id, "departement": row.departement,
+                                "owner_id": row.owner_id,
+                "organisation_id": row.organisation_id}
+        submitted = bool(session.execute(select(exists().where(
+            CandidacyRow.plan_id == plan_id))).scalar())
+    if not can_access_plan(g.user, owner_id=info["owner_id"], plan_dept=info["departement"],
+                           organisation_id=info["organisation_id"], submitted=submitted):
+        abort(403)
+    return info
+
+
 def _state(plan_id: int, data: dict[str, Any]):
-    _, info = _plan_or_403(plan_id)
+    info = _access(plan_id)
     communes = communes_of(info["departement"])
     return plan_from_state(data.get("state"), communes, dept=info["departement"]), communes
 
 
 def _live(plan) -> dict[str, Any]:
-    from web.plans import shapes_of
-
-    communes = communes_of(plan.dept)
-    return live_state(plan, communes, shapes=shapes_of(plan.dept))
+    # No simplified shapes: the page already has the geometry (carte.json).
+    return live_state(plan, communes_of(plan.dept))
 
 
 @bp.get("/plans/<int:plan_id>/editer")
