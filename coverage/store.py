@@ -111,7 +111,7 @@ def plan_info(session: Session, plan_id: int) -> dict[str, Any]:
             "owner_id": row.owner_id, "organisation_id": row.organisation_id,
             "author": row.author, "sizing": row.sizing,
             "created_at": row.created_at, "updated_at": row.updated_at,
-            "source_filename": row.source_filename}
+            "source_filename": row.source_filename, "notes": row.notes}
 
 
 def list_plans(session: Session, *, dept: str | None = None, owner_id: int | None = None,

@@ -421,3 +421,76 @@ def test_write_routes_refuse_other_roles(app, users, stored, kind, route) -> Non
     for who in ("ars", "ed", "b"):
         client = _login(app, users[who][0])
         assert client.get(f"/plans/{stored}/editer").status_code == 403
+
+
+# --- safe actions (item 6) ------------------------------------------------------------------
+
+def _upload(client, content: str, filename: str, name: str = "Plan importé"):
+    import io
+
+    return client.post("/plans/importer", data={
+        "nom": name, "csrf_token": client.csrf,
+        "fichier": (io.BytesIO(content.encode("utf-8")), filename)},
+        content_type="multipart/form-data")
+
+
+def test_upload_errors_come_back_to_the_form(app, users) -> None:
+    client = _login(app, users["a"][0])
+    bad = "code_insee;antenne;siege\n" + "".join(f"99{i:03d};Velay;43157\n" for i in range(15))
+    r = _upload(client, bad, "mon plan à moi.csv", name="Essai")
+    page = r.get_data(as_text=True)
+    assert r.status_code == 400 and 'id="upload-errors"' in page
+    assert "« mon plan à moi.csv »" in page and "ligne 2 :" in page and "ligne 16 :" in page
+    assert "… et 6 de plus : tout afficher" in page      # 16 messages, 10 shown at once
+    assert 'value="Essai"' in page                          # the form keeps the name
+    r = _upload(client, "rien;du;tout\n1;2;3\n", "vide.csv")
+    assert r.status_code == 400 and "« vide.csv »" in r.get_data(as_text=True)
+    # Some lines wrong, the rest imported: every offending line stays visible on the plan.
+    mixed = "code_insee;antenne;siege\n43157;Velay;43157\n" + "".join(
+        f"99{i:03d};Velay;43157\n" for i in range(12))
+    r = _upload(client, mixed, "mixte.csv")
+    assert r.status_code == 302
+    page = client.get(r.headers["Location"]).get_data(as_text=True)
+    assert "et 2 ligne(s) en anomalie de plus" in page
+    assert page.count("mixte.csv, ligne") == 10 and "ligne 14 :" in page
+
+
+def test_delete_asks_first_and_never_deletes_a_candidacy(app, users, stored,
+                                                          communes_loaded) -> None:
+    client = _login(app, users["a"][0])
+    page = client.get(f"/plans/{stored}").get_data(as_text=True)
+    assert 'id="delete-plan"' in page
+    confirm = client.get(f"/plans/{stored}/supprimer")
+    assert confirm.status_code == 200 and "Supprimer définitivement" in confirm.get_data(as_text=True)
+    r = client.post(f"/plans/{stored}/supprimer", data={"csrf_token": client.csrf})
+    assert r.status_code == 302 and r.headers["Location"].endswith(f"/plans/{stored}/supprimer")
+    assert client.get(f"/plans/{stored}").status_code == 200       # not without confirming
+    assert client.post(f"/plans/{stored}/deposer",
+                       data={"csrf_token": client.csrf}).status_code == 302
+    page = client.get(f"/plans/{stored}").get_data(as_text=True)
+    assert 'id="no-delete"' in page and 'id="delete-plan"' not in page
+    assert 'id="delete-refused"' in client.get(f"/plans/{stored}/supprimer").get_data(as_text=True)
+    r = client.post(f"/plans/{stored}/supprimer",
+                    data={"csrf_token": client.csrf, "confirmation": "oui"})
+    assert r.status_code == 302 and client.get(f"/plans/{stored}").status_code == 200
+    assert "ne peut pas être supprimé" in client.get(r.headers["Location"]).get_data(as_text=True)
+    # A draft with versions: confirmed, it goes with its versions.
+    dup = client.post(f"/plans/{stored}/dupliquer", data={"csrf_token": client.csrf})
+    draft = int(re.search(r"/plans/(\d+)/editer", dup.headers["Location"]).group(1))
+    state = _post(client, f"/plans/{draft}/editer/etat", {}).get_json()["plan"]
+    assert _post(client, f"/plans/{draft}/versions", {"state": state}).status_code == 200
+    r = client.post(f"/plans/{draft}/supprimer",
+                    data={"csrf_token": client.csrf, "confirmation": "oui"})
+    assert r.status_code == 302 and client.get(f"/plans/{draft}").status_code == 404
+    with communes_loaded.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM plan_versions WHERE plan_id = :i"),
+                            {"i": draft}).scalar() == 0
+
+
+def test_plan_page_says_how_many_more_beyond_the_threshold(app, users, stored) -> None:
+    client = _login(app, users["a"][0])
+    page = client.get(f"/plans/{stored}").get_data(as_text=True)
+    shown = page.split('id="beyond"')[1].split("</ul>")[0].count("<li>")
+    more = int(re.search(r"… et (\d+) de plus : tout afficher", page).group(1))
+    check = _post(client, f"/plans/{stored}/editer/etat", {}).get_json()["check"]
+    assert shown == 50 and shown + more == len(check["beyond_threshold"])
