@@ -6,7 +6,7 @@ from typing import Any
 
 from geoalchemy2.shape import from_shape, to_shape
 from shapely.geometry import Point
-from sqlalchemy import exists, or_, select
+from sqlalchemy import exists, func, or_, select
 from sqlalchemy.orm import Session, selectinload
 
 from coverage.models import (
@@ -20,6 +20,7 @@ from coverage.plan import Antenna, Plan
 from geo import settings
 from geo.crs import transform_xy
 from geo.errors import MaillageError
+from geo.models import Commune
 
 
 def save_plan(session: Session, plan: Plan, *, owner_id: int | None = None,
@@ -38,6 +39,10 @@ def save_plan(session: Session, plan: Plan, *, owner_id: int | None = None,
                   owner_id=owner_id, source_filename=source_filename, sizing=sizing or {},
                   notes=notes, organisation_id=organisation_id)
     row.structures = _structure_rows(plan)
+    # The plan's codes are those of the communes loaded now: record their COG vintage.
+    row.cog_vintage = session.execute(
+        select(func.max(Commune.cog_vintage)).where(Commune.departement == plan.dept)
+    ).scalar_one_or_none()
     session.add(row)
     session.flush()
     return row.id

@@ -494,3 +494,123 @@ def test_plan_page_says_how_many_more_beyond_the_threshold(app, users, stored) -
     more = int(re.search(r"… et (\d+) de plus : tout afficher", page).group(1))
     check = _post(client, f"/plans/{stored}/editer/etat", {}).get_json()["check"]
     assert shown == 50 and shown + more == len(check["beyond_threshold"])
+
+
+# --- commune reference changes (item 7) ---------------------------------------------------
+
+def test_cog_changes_from_insee(shared_data: Path) -> None:
+    from coverage.cog_migration import read_cog_changes
+
+    changes = read_cog_changes(shared_data / "admin" / "cog_mouvements_communes_43_63.csv")
+    assert changes.merges["63330"] == "63109"
+    assert changes.merges["63133"] == "63226"           # Mur-sur-Allier (2019)
+    assert changes.names["63330"] == "Saint-Cirgues-sur-Couze"
+    assert changes.renames["63320"] == "Saint-Avit-d'Auvergne"
+
+
+def test_migrate_plan_flags_a_merge_across_antennas() -> None:
+    from coverage.cog_migration import migrate_plan
+    from coverage.plan import Antenna
+
+    plan = Plan(name="p", dept="63", antennas=[
+        Antenna(name="A", seat="63330", communes=["63330", "63113"]),
+        Antenna(name="B", seat="63109", communes=["63109", "63999"])])
+    new, report = migrate_plan(plan, merges={"63330": "63109"},
+                               known={"63109", "63113"})
+    assert new.antennas[0].communes == ["63109", "63113"] and new.antennas[0].seat == "63109"
+    assert new.claims()["63109"] == ["A", "B"]          # left in both: the promoter decides
+    assert [c["new"] for c in report.conflicts] == ["63109"]
+    assert report.removed == [("63999", "B")]
+    text = report.report_fr({"63109": "Les Deux-Rives", "63330": "Saint-Cirgues-sur-Couze"})
+    assert "63330 Saint-Cirgues-sur-Couze a fusionné dans 63109 Les Deux-Rives" in text
+    assert "À DÉCIDER : 63109 Les Deux-Rives" in text and "63999 n'existe plus" in text
+    assert plan.antennas[0].communes == ["63330", "63113"]   # the original is untouched
+
+
+def _reference_2024(shared_data: Path):
+    """The 63 reference as it was before 1 January 2025: 63330 Saint-Cirgues-sur-Couze and
+    63109 Chidrac separate (their real 2023 contours, geo.api.gouv.fr / IGN)."""
+    import dataclasses
+
+    import geopandas as gpd
+    import pandas as pd
+    from shapely.geometry import MultiPolygon
+
+    from geo.communes import read_communes_source
+
+    src = read_communes_source(shared_data / "communes", dept="63")
+    old = gpd.read_file(shared_data / "admin" / "communes_63_geoapi_cog2023.geojson")
+    old["code"] = old["id"]   # the INSEE code is the feature id (SOURCES.md, 1a)
+    old = old[old["code"].isin(["63109", "63330"])].to_crs(2154)
+    frame = src.communes.copy()
+    chidrac = old[old["code"] == "63109"].geometry.iloc[0]
+    frame.loc["63109", "geometry"] = chidrac if chidrac.geom_type == "MultiPolygon" \
+        else MultiPolygon([chidrac])
+    frame.loc["63109", "nom"] = "Chidrac"
+    cirgues = old[old["code"] == "63330"].geometry.iloc[0]
+    row = frame.loc[["63109"]].copy()
+    row.index = ["63330"]
+    row["code"], row["nom"], row["population"] = "63330", "Saint-Cirgues-sur-Couze", None
+    row["geometry"] = [cirgues if cirgues.geom_type == "MultiPolygon" else MultiPolygon([cirgues])]
+    frame = gpd.GeoDataFrame(pd.concat([frame, row]), crs=frame.crs)
+    return src, dataclasses.replace(src, communes=frame, origin="COG 2024 (reconstitué)")
+
+
+def test_reference_reload_migrates_stored_plans(communes_loaded, shared_data, users) -> None:
+    from coverage.cog_migration import load_communes_migrating_plans, read_cog_changes
+    from coverage.plan import Antenna
+    from coverage.store import load_plan, save_plan
+    from coverage.versions import list_versions
+    from geo.communes import communes_frame
+    from geo.communes_db import store_communes
+    from geo.db import session_scope
+
+    current, before = _reference_2024(shared_data)
+    changes = read_cog_changes(shared_data / "admin" / "cog_mouvements_communes_43_63.csv")
+    try:
+        with session_scope(communes_loaded) as session:
+            store_communes(session, before, cog_vintage=2024)
+        with session_scope(communes_loaded) as session:
+            same = save_plan(session, Plan(name="Fusion même antenne", dept="63", antennas=[
+                Antenna(name="Couze", seat="63330", communes=["63330", "63109", "63113"])]),
+                owner_id=users["a"][1])
+            split = save_plan(session, Plan(name="Fusion partagée", dept="63", antennas=[
+                Antenna(name="Nord", seat="63113", communes=["63113", "63330"]),
+                Antenna(name="Sud", seat="63109", communes=["63109"])]),
+                owner_id=users["a"][1])
+        with communes_loaded.begin() as conn:
+            # Recorded at save time (the vintage of the loaded communes)...
+            assert conn.execute(text("SELECT cog_vintage FROM plans WHERE id = :i"),
+                                {"i": same}).scalar() is not None
+            # ... here plans saved on the 2024 reference.
+            conn.execute(text("UPDATE plans SET cog_vintage = 2024 WHERE id = ANY(:i)"),
+                         {"i": [same, split]})
+        with session_scope(communes_loaded) as session:
+            report, migrations = load_communes_migrating_plans(
+                session, current, changes=changes, cog_vintage=2026)
+        assert report.removed == ["63330"]
+        by_id = {m["plan_id"]: m for m in migrations}
+        assert set(by_id) >= {same, split}
+        assert by_id[same]["conflicts"] == [] and by_id[split]["conflicts"] == ["63109"]
+        assert "À DÉCIDER : 63109 Les Deux-Rives" in by_id[split]["report"]
+        with session_scope(communes_loaded) as session:
+            p_same, p_split = load_plan(session, same), load_plan(session, split)
+            versions = list_versions(session, split)
+        assert p_same.antennas[0].communes == ["63109", "63113"]
+        assert p_same.antennas[0].seat == "63109"
+        assert p_split.claims()["63109"] == ["Nord", "Sud"]
+        assert [v["kind"] for v in versions] == ["initiale", "migration"]
+        assert "Saint-Cirgues-sur-Couze" in versions[-1]["comment"]
+        with communes_loaded.connect() as conn:
+            assert conn.execute(text("SELECT cog_vintage FROM plans WHERE id = :i"),
+                                {"i": split}).scalar() == 2026
+            communes = communes_frame(conn, dept="63")
+        # The checks see the duplicate: the promoter decides in the editor.
+        assert run_checks(p_split, communes).to_json()["duplicates"] == [
+            {"code": "63109", "antennas": ["Nord", "Sud"]}]
+    finally:
+        with session_scope(communes_loaded) as session:   # back to the current reference
+            load_communes_migrating_plans(session, current, changes=changes, cog_vintage=2026)
+        with communes_loaded.connect() as conn:
+            assert conn.execute(text("SELECT count(*) FROM communes WHERE departement = '63'")
+                                ).scalar() == 463
