@@ -180,3 +180,33 @@ def test_promoter_draws_undoes_and_saves(site, communes_43, communes_loaded) -> 
     moved_codes = sorted(c for c in source.communes if claims.get(c) == [target.name])
     assert all(claims[c] == [target.name] for c in clicked), (clicked, moved_codes)
     assert claims[typed] == [source.name]                     # the undone keyboard move
+
+    # Several at once: « Sélection par rectangle », drag a box, « Affecter la sélection ».
+    from selenium.webdriver.common.actions.action_builder import ActionBuilder
+
+    node = driver.find_element(By.ID, "map")
+    driver.execute_script("arguments[0].scrollIntoView({block: 'center'});", node)
+    lon, lat = transform_xy(float(communes_43.loc[typed, "point_x"]),
+                            float(communes_43.loc[typed, "point_y"]),
+                            source=settings.LAMBERT93, target=settings.WGS84)
+    x, y = driver.execute_script("""
+        var r = arguments[0].getBoundingClientRect();
+        var p = window.MaillageEditor.map.latLngToContainerPoint([arguments[1], arguments[2]]);
+        return [r.left + p.x, r.top + p.y];""", node, float(lat), float(lon))
+    driver.find_element(By.ID, "box-select").click()
+    builder = ActionBuilder(driver)
+    builder.pointer_action.move_to_location(round(x) - 25, round(y) - 25)
+    builder.pointer_action.pointer_down()
+    builder.pointer_action.move_to_location(round(x), round(y))
+    builder.pointer_action.move_to_location(round(x) + 25, round(y) + 25)
+    builder.pointer_action.pointer_up()
+    builder.perform()
+    selected = driver.execute_script("return document.getElementById('selection').textContent;")
+    assert selected.startswith("Sélection :"), selected
+    n = int(selected.split(":")[1].split()[0])
+    assert n >= 1
+    rev = _revision(driver)
+    driver.find_element(By.ID, "assign-selection").click()
+    _wait(driver, lambda d: _revision(d) > rev)
+    live = driver.execute_script("return window.MaillageEditor.live;")
+    assert live["communes"][typed][0] == [1]            # now in the target antenna

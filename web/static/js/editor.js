@@ -81,7 +81,35 @@
     legend.show(live.legend);
   }
 
+  // Box selection: « Sélection par rectangle », then drag on the map.
+  var boxMode = false, boxStart = null, boxRect = null;
+  map.boxZoom.disable();
+  function setBoxMode(on) {
+    boxMode = on;
+    if (on) { map.dragging.disable(); } else { map.dragging.enable(); }
+    $("box-select").setAttribute("aria-pressed", on ? "true" : "false");
+    node.classList.toggle("box-mode", on);
+  }
+  map.on("mousedown", function (e) {
+    if (!boxMode) { return; }
+    boxStart = e.latlng;
+    boxRect = L.rectangle(L.latLngBounds(e.latlng, e.latlng), { interactive: false, fill: false, color: "#000", weight: 1, dashArray: "4 4" }).addTo(map);
+  });
+  map.on("mousemove", function (e) {
+    if (boxStart) { boxRect.setBounds(L.latLngBounds(boxStart, e.latlng)); }
+  });
+  map.on("mouseup", function (e) {
+    if (!boxStart) { return; }
+    var bounds = L.latLngBounds(boxStart, e.latlng);
+    map.removeLayer(boxRect); boxStart = null; boxRect = null;
+    Object.keys(layers).forEach(function (code) {
+      if (bounds.contains(layers[code].getBounds().getCenter()) && selection.indexOf(code) < 0) { selection.push(code); }
+    });
+    showSelection(); restyle();
+  });
+
   function clicked(code, event) {
+    if (boxMode) { return; }
     var mode = document.querySelector('input[name="click-mode"]:checked').value;
     if (mode === "seat") { return edit({ op: "set_seat", antenna: target(), commune: code }); }
     if (mode === "lock") { return toggleLock(code); }
@@ -297,6 +325,7 @@
     edit({ op: "assign", communes: codes, antenna: target(), epci: $("whole-epci").checked });
   });
   $("clear-selection").addEventListener("click", function () { selection = []; showSelection(); restyle(); });
+  $("box-select").addEventListener("click", function () { setBoxMode(!boxMode); });
   $("undo").addEventListener("click", doUndo);
   $("redo").addEventListener("click", doRedo);
   document.addEventListener("keydown", function (e) {
