@@ -66,6 +66,11 @@ def propose(communes: gpd.GeoDataFrame, matrix: TravelTimeMatrix, *, k: int | No
             if not np.isfinite(keep):
                 raise MaillageError(f"La commune verrouillée {commune} n'a pas de trajet "
                                     f"vers le siège {seat}.")
+            if max_minutes is not None and keep > max_minutes:
+                raise MaillageError(
+                    f"La commune verrouillée {commune} est à {keep:.0f} min du siège {seat}, "
+                    f"au-delà du temps maximal de {max_minutes:g} min : déverrouillez-la ou "
+                    "relevez le temps maximal.")
             cost[i, :] = np.inf
             cost[i, j] = keep
     weights = communes["population"].to_numpy(dtype=float)

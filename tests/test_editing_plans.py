@@ -192,6 +192,8 @@ def test_proposal_keeps_two_locked_seats_and_ten_locked_communes(communes_43,
     assert sorted(seat_of) == sorted(communes_43.index)        # still full and unique
     with pytest.raises(MaillageError, match="verrouillez aussi le siège"):
         propose(communes_43, matrix_43, k=4, fixed=["43157"], locked=locked)
+    with pytest.raises(MaillageError, match="au-delà du temps maximal de 20 min"):
+        propose(communes_43, matrix_43, k=4, fixed=seats, locked=locked, max_minutes=20)
 
 
 # --- web: editor, versions, proposals, refusals ------------------------------------------
