@@ -210,3 +210,13 @@ def test_promoter_draws_undoes_and_saves(site, communes_43, communes_loaded) -> 
     _wait(driver, lambda d: _revision(d) > rev)
     live = driver.execute_script("return window.MaillageEditor.live;")
     assert live["communes"][typed][0] == [1]            # now in the target antenna
+
+    # « Scénarios K = 2 à 8 »: progress while it runs, then the seven rows in the panel.
+    driver.find_element(By.ID, "scenarios").click()
+    _wait(driver, lambda d: len(d.find_elements(By.CSS_SELECTOR, "#scenario-table tr[data-k]")) == 7,
+          timeout=120)
+    ks = [int(r.get_attribute("data-k")) for r in
+          driver.find_elements(By.CSS_SELECTOR, "#scenario-table tr[data-k]")]
+    assert ks == list(range(2, 9))
+    assert "Calcul terminé" in driver.find_element(By.ID, "job-progress").text
+    driver.save_screenshot(str(ARTEFACTS / "editeur-scenarios.png"))

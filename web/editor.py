@@ -238,6 +238,11 @@ def _matrix(dept: str) -> Any:
 
 
 def _start(kind: str, plan_id: int, work) -> str:
+    """Run ``work(job)`` in a thread; one running job per user (French error otherwise)."""
+    with _jobs_lock:
+        if any(j["user"] == g.user.id and j["state"] in ("en cours", "annulation demandée")
+               for j in _jobs.values()):
+            raise MaillageError("Un calcul est déjà en cours : attendez sa fin ou annulez-le.")
     job_id = uuid.uuid4().hex
     job: dict[str, Any] = {"id": job_id, "kind": kind, "plan_id": plan_id, "user": g.user.id,
                            "state": "en cours", "progress": "", "started": time.time(),
@@ -377,7 +382,10 @@ def propose(plan_id: int):
                            else ""))
         return {"version": version, "status": proposal.result.status}
 
-    return jsonify({"job": _start("proposition", plan_id, work)})
+    try:
+        return jsonify({"job": _start("proposition", plan_id, work)})
+    except MaillageError as exc:
+        return _error(str(exc), 409)
 
 
 @bp.post("/plans/<int:plan_id>/editer/scenarios")
@@ -408,7 +416,10 @@ def scenarios(plan_id: int):
                          "coordinators": row.coordinators, "seconds": round(row.seconds, 3)})
         return {"rows": rows, "fixed": fixed}
 
-    return jsonify({"job": _start("scenarios", plan_id, work)})
+    try:
+        return jsonify({"job": _start("scenarios", plan_id, work)})
+    except MaillageError as exc:
+        return _error(str(exc), 409)
 
 
 @bp.get("/plans/<int:plan_id>/calculs/<job_id>")

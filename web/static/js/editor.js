@@ -357,7 +357,7 @@
     while (tbody.firstChild) { tbody.removeChild(tbody.firstChild); }
     versions.forEach(function (v) {
       var tr = el("tr"); tr.dataset.number = v.number;
-      [v.number, v.kind_label, v.author, (v.created_at || "").replace("T", " ").slice(0, 16), v.comment].forEach(function (t) { tr.appendChild(el("td", t)); });
+      [v.number, v.kind_label, v.author || "—", (v.created_at || "").replace("T", " ").slice(0, 16), v.comment].forEach(function (t) { tr.appendChild(el("td", t)); });
       var td = el("td");
       var cmp = el("button", "Comparer avec le plan actuel", "link compare"); cmp.type = "button";
       cmp.addEventListener("click", function () { compare(v.number); });
