@@ -616,3 +616,24 @@ def test_reference_reload_migrates_stored_plans(communes_loaded, shared_data, us
         with communes_loaded.connect() as conn:
             assert conn.execute(text("SELECT count(*) FROM communes WHERE departement = '63'")
                                 ).scalar() == 463
+
+
+def test_one_solve_at_a_time_and_a_cancelled_proposal_records_nothing(app, users,
+                                                                      stored) -> None:
+    client = _login(app, users["a"][0])
+    state = _post(client, f"/plans/{stored}/editer/etat", {}).get_json()["plan"]
+    before = client.get(f"/plans/{stored}/versions.json").get_json()["versions"]
+    # The caseload band (capacitated model) takes seconds on Haute-Loire.
+    r = _post(client, f"/plans/{stored}/editer/proposer", {"state": state, "k": 4,
+                                                           "caseload": True})
+    job = r.get_json()["job"]
+    second = _post(client, f"/plans/{stored}/editer/scenarios", {"state": state})
+    assert second.status_code == 409 and "déjà en cours" in second.get_json()["error"]
+    running = client.get(f"/plans/{stored}/calculs/{job}").get_json()
+    assert running["state"] == "en cours" and "charge 150–200" in running["progress"]
+    assert _post(client, f"/plans/{stored}/calculs/{job}/annuler", {}).get_json()["state"] \
+        == "annulation demandée"
+    assert _wait_job(client, stored, job, timeout=300)["state"] == "annulé"
+    assert client.get(f"/plans/{stored}/versions.json").get_json()["versions"] == before
+    other = _login(app, users["b"][0])
+    assert other.get(f"/plans/{stored}/calculs/{job}").status_code in (403, 404)
