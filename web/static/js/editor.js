@@ -138,7 +138,7 @@
 
   function edit(op) {
     if (busy || !live) { return Promise.resolve(); }
-    if (op.op !== "add_antenna" && op.antenna === "" && op.op !== "assign") {
+    if (op.op !== "add_antenna" && op.antenna === "") {
       say("Choisissez d'abord une antenne.", true);
       return Promise.resolve();
     }
