@@ -67,7 +67,7 @@ def _access(plan_id: int) -> dict[str, Any]:
             abort(404)
         info: dict[str, Any] = {"id": row.id, "departement": row.departement,
                                 "owner_id": row.owner_id,
-                "organisation_id": row.organisation_id}
+                                "organisation_id": row.organisation_id}
         submitted = bool(session.execute(select(exists().where(
             CandidacyRow.plan_id == plan_id))).scalar())
     if not can_access_plan(g.user, owner_id=info["owner_id"], plan_dept=info["departement"],
