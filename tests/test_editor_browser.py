@@ -147,6 +147,7 @@ def test_promoter_draws_undoes_and_saves(site, communes_43, communes_loaded) -> 
     search.send_keys(Keys.ENTER)
     _wait(driver, lambda d: _revision(d) > rev)
     assert _row(driver, target.name)["communes"] == before["communes"] + 4
+    assert "Couverture 257/257" in driver.find_element(By.ID, "message").text
     assert any(b.startswith("trajet max") for b in _row(driver, target.name)["badges"])
     live = driver.execute_script("return window.MaillageEditor.live.check;")
     assert live["antennas"][1]["communes"] == before["communes"] + 4
@@ -160,6 +161,13 @@ def test_promoter_draws_undoes_and_saves(site, communes_43, communes_loaded) -> 
     _wait(driver, lambda d: d.find_element(By.ID, "editor").get_attribute("data-saved-version"))
     assert "enregistrée" in driver.find_element(By.ID, "message").text
     assert driver.execute_script("return window.__sameDocument;") == "oui"   # no reload
+    # « Comparer avec le plan actuel » on version 1: the three communes moved.
+    driver.find_element(By.CSS_SELECTOR, '#versions tr[data-number="1"] button.compare').click()
+    _wait(driver, lambda d: d.find_elements(By.CSS_SELECTOR, "#moved li"))
+    moved = [li.get_attribute("textContent") for li in
+             driver.find_elements(By.CSS_SELECTOR, "#moved li")]
+    assert len(moved) == 3 and all(f"→ {target.name}" in m for m in moved)
+    assert driver.find_element(By.ID, "compare-antennas").is_displayed()
     driver.save_screenshot(str(ARTEFACTS / "editeur.png"))
 
     shown = driver.execute_script("return window.MaillageEditor.live.check;")

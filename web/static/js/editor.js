@@ -149,8 +149,20 @@
       if (data.error) { say(data.error, true); return; }
       undo.push(before); redo = [];
       render(data);
-      say(describe(op));
+      say(describe(op) + " " + summary(data, op));
     }).catch(function () { setBusy(false); say("Le serveur ne répond pas : modification non appliquée.", true); });
+  }
+
+  // What changed, in words (the message is announced to screen readers).
+  function summary(data, op) {
+    var c = data.check, out = "Couverture " + c.communes_covered + "/" + c.communes_total;
+    var a = c.antennas.filter(function (x) { return x.name === op.antenna; })[0];
+    if (a) {
+      out += " ; " + a.name + " : " + a.communes + (a.communes > 1 ? " communes" : " commune") +
+        ", file active " + nf.format(a.demand) +
+        (a.max_minutes === null ? "" : ", trajet max " + nf.format(a.max_minutes) + " min");
+    }
+    return out + ".";
   }
 
   function describe(op) {
@@ -410,6 +422,26 @@
         t.appendChild(tr);
       });
       box.appendChild(t);
+      // Per antenna: communes, coordinators needed, longest trip, before → after.
+      var names = Object.keys(data.after.antennas);
+      Object.keys(data.before.antennas).forEach(function (n) { if (names.indexOf(n) < 0) { names.push(n); } });
+      var pa = el("table", null, "table"); pa.id = "compare-antennas";
+      var h = el("tr");
+      ["Antenne", "Communes", "Coordinateurs nécessaires", "Trajet max"].forEach(function (x) { h.appendChild(el("th", x)); });
+      pa.appendChild(h);
+      function cell(a, key, unit) {
+        if (!a) { return "—"; }
+        return a[key] === null || a[key] === undefined ? "—" : nf.format(a[key]) + (unit || "");
+      }
+      names.forEach(function (n) {
+        var b = data.before.antennas[n], a = data.after.antennas[n], tr = el("tr");
+        tr.appendChild(el("td", n));
+        tr.appendChild(el("td", cell(b, "communes") + " → " + cell(a, "communes")));
+        tr.appendChild(el("td", cell(b, "coordinators_needed") + " → " + cell(a, "coordinators_needed")));
+        tr.appendChild(el("td", cell(b, "max_minutes", " min") + " → " + cell(a, "max_minutes", " min")));
+        pa.appendChild(tr);
+      });
+      box.appendChild(pa);
     });
   }
 
