@@ -300,6 +300,14 @@ def test_edit_save_and_plan_check_agree(app, users, stored, communes_loaded) -> 
     assert all(m["after"] == [second] for m in compared["moved"])
     assert compared["before"]["antennas"][second]["communes"] + 3 == \
         compared["after"]["antennas"][second]["communes"]
+    # Against the plan as drawn (one more unsaved move).
+    drawn = _post(client, f"/plans/{stored}/editer/modifier",
+                  {"state": state, "edit": {"op": "assign", "communes": [moves[0]],
+                                            "antenna": None}}).get_json()["plan"]
+    against = _post(client, f"/plans/{stored}/versions/2/comparer", {"state": drawn}).get_json()
+    assert [(m["code"], m["before"], m["after"]) for m in against["moved"]] == \
+        [(moves[0], [second], [])]
+    assert against["after"]["uncovered"] == against["before"]["uncovered"] + 1
     v1 = client.get(f"/plans/{stored}/versions/1.json").get_json()
     assert v1["state"]["antennas"][1]["communes"] == first["plan"]["antennas"][1]["communes"]
     assert client.get(f"/plans/{stored}/versions/99.json").status_code == 404
@@ -401,6 +409,7 @@ WRITE_ROUTES = [
     ("json", "/plans/{id}/editer/scenarios"),
     ("json", "/plans/{id}/scenarios/3/brouillon"),
     ("json", "/plans/{id}/calculs/abc/annuler"),
+    ("json", "/plans/{id}/versions/1/comparer"),
     ("form", "/plans/{id}/dupliquer"),
 ]
 

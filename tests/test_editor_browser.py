@@ -161,7 +161,7 @@ def test_promoter_draws_undoes_and_saves(site, communes_43, communes_loaded) -> 
     _wait(driver, lambda d: d.find_element(By.ID, "editor").get_attribute("data-saved-version"))
     assert "enregistrée" in driver.find_element(By.ID, "message").text
     assert driver.execute_script("return window.__sameDocument;") == "oui"   # no reload
-    # « Comparer avec le plan actuel » on version 1: the three communes moved.
+    # « Comparer avec le plan affiché » on version 1: the three communes moved.
     driver.find_element(By.CSS_SELECTOR, '#versions tr[data-number="1"] button.compare').click()
     _wait(driver, lambda d: d.find_elements(By.CSS_SELECTOR, "#moved li"))
     moved = [li.get_attribute("textContent") for li in

@@ -203,6 +203,23 @@ def compare(plan_id: int, number: int):
     return jsonify(out)
 
 
+@bp.post("/plans/<int:plan_id>/versions/<int:number>/comparer")
+@role_required("promoteur")
+def compare_state(plan_id: int, number: int):
+    """Version ``number`` against the plan as drawn in the editor (saved or not)."""
+    from coverage.versions import compare_plans, get_version
+
+    try:
+        after, communes = _state(plan_id, _body())
+        with session_scope(_engine()) as session:
+            vinfo, before = get_version(session, plan_id, number)
+    except MaillageError as exc:
+        return _error(str(exc))
+    out = compare_plans(before, after, communes)
+    out.update(before_label=f"version {vinfo['number']}", after_label="plan affiché")
+    return jsonify(out)
+
+
 @bp.post("/plans/<int:plan_id>/dupliquer")
 @role_required("promoteur")
 def duplicate(plan_id: int):

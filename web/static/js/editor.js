@@ -371,7 +371,7 @@
       var tr = el("tr"); tr.dataset.number = v.number;
       [v.number, v.kind_label, v.author || "—", (v.created_at || "").replace("T", " ").slice(0, 16), v.comment].forEach(function (t) { tr.appendChild(el("td", t)); });
       var td = el("td");
-      var cmp = el("button", "Comparer avec le plan actuel", "link compare"); cmp.type = "button";
+      var cmp = el("button", "Comparer avec le plan affiché", "link compare"); cmp.type = "button";
       cmp.addEventListener("click", function () { compare(v.number); });
       var open = el("button", "Ouvrir", "link open"); open.type = "button";
       open.addEventListener("click", function () { openVersion(v.number); });
@@ -391,7 +391,7 @@
 
   function compare(n) {
     var box = $("comparison");
-    return get(d.baseUrl + "/versions/" + n + "/comparer").then(function (data) {
+    return post(d.baseUrl + "/versions/" + n + "/comparer", { state: live.plan }).then(function (data) {
       while (box.firstChild) { box.removeChild(box.firstChild); }
       if (data.error) { box.appendChild(el("p", data.error, "ko")); return; }
       box.appendChild(el("h3", "Version " + n + " → " + data.after_label));
