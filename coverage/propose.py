@@ -40,14 +40,17 @@ def propose(communes: gpd.GeoDataFrame, matrix: TravelTimeMatrix, *, k: int | No
             model: str = "pmedian", max_minutes: float | None = None,
             fixed: list[str] | None = None, coordinators: float | None = None,
             sizing: SizingParameters | None = None, name: str | None = None,
-            time_limit: float | None = None, warm_start: SolverResult | None = None) -> Proposal:
+            time_limit: float | None = None, warm_start: SolverResult | None = None,
+            locked: dict[str, str] | None = None) -> Proposal:
     """Solve one model; candidates = the communes (``matrix`` is communes × communes).
 
     ``matrix.minutes[i, j]`` is the time from candidate site ``i`` to commune ``j``; the
     solvers take clients × sites, hence the transpose. ``time_limit`` defaults to
     :data:`DEFAULT_TIME_LIMIT`; past it the best solution comes back with its gap in
     ``result.status``. ``warm_start``: the p-median result for another K (its sites
-    start the local search).
+    start the local search). ``locked`` maps communes to the seat (one of ``fixed``) they
+    must stay with: every other site is made unreachable for them, so the solvers (which
+    give unreachable pairs no variable) cannot move them.
     """
     import numpy as np
 
@@ -58,6 +61,26 @@ def propose(communes: gpd.GeoDataFrame, matrix: TravelTimeMatrix, *, k: int | No
     if time_limit is None:
         time_limit = DEFAULT_TIME_LIMIT
     cost = matrix.minutes.T
+    if locked:
+        missing = sorted({s for s in locked.values() if s not in (fixed or [])})
+        if missing:
+            raise MaillageError("Une commune verrouillée suit le siège de son antenne : "
+                                f"verrouillez aussi le siège {', '.join(missing)}.")
+        cost = cost.copy()
+        position = {c: i for i, c in enumerate(codes)}
+        for commune, seat in locked.items():
+            i, j = position[commune], position[seat]
+            keep = cost[i, j]
+            if not np.isfinite(keep):
+                raise MaillageError(f"La commune verrouillée {commune} n'a pas de trajet "
+                                    f"vers le siège {seat}.")
+            if max_minutes is not None and keep > max_minutes:
+                raise MaillageError(
+                    f"La commune verrouillée {commune} est à {keep:.0f} min du siège {seat}, "
+                    f"au-delà du temps maximal de {max_minutes:g} min : déverrouillez-la ou "
+                    "relevez le temps maximal.")
+            cost[i, :] = np.inf
+            cost[i, j] = keep
     weights = communes["population"].to_numpy(dtype=float)
     fixed_idx = [codes.index(c) for c in (fixed or [])]
     labels = _labels(communes)

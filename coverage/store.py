@@ -6,7 +6,7 @@ from typing import Any
 
 from geoalchemy2.shape import from_shape, to_shape
 from shapely.geometry import Point
-from sqlalchemy import exists, or_, select
+from sqlalchemy import exists, func, or_, select
 from sqlalchemy.orm import Session, selectinload
 
 from coverage.models import (
@@ -20,6 +20,7 @@ from coverage.plan import Antenna, Plan
 from geo import settings
 from geo.crs import transform_xy
 from geo.errors import MaillageError
+from geo.models import Commune
 
 
 def save_plan(session: Session, plan: Plan, *, owner_id: int | None = None,
@@ -37,13 +38,24 @@ def save_plan(session: Session, plan: Plan, *, owner_id: int | None = None,
     row = PlanRow(name=plan.name, departement=plan.dept, author=plan.author,
                   owner_id=owner_id, source_filename=source_filename, sizing=sizing or {},
                   notes=notes, organisation_id=organisation_id)
+    row.structures = _structure_rows(plan)
+    # The plan's codes are those of the communes loaded now: record their COG vintage.
+    row.cog_vintage = session.execute(
+        select(func.max(Commune.cog_vintage)).where(Commune.departement == plan.dept)
+    ).scalar_one_or_none()
+    session.add(row)
+    session.flush()
+    return row.id
+
+
+def _structure_rows(plan: Plan) -> list[PlanStructureRow]:
+    """The structures → antennas → assignments rows of ``plan`` (not yet added)."""
     structures: dict[str, PlanStructureRow] = {}
     for antenna in plan.antennas:
         structure = structures.get(antenna.structure)
         if structure is None:
             structure = PlanStructureRow(name=antenna.structure)
             structures[antenna.structure] = structure
-            row.structures.append(structure)
         point = None
         if antenna.lon is not None and antenna.lat is not None:
             x, y = transform_xy(antenna.lon, antenna.lat, source=settings.WGS84,
@@ -56,9 +68,17 @@ def save_plan(session: Session, plan: Plan, *, owner_id: int | None = None,
     # The head office of a structure is the seat of its first antenna.
     for structure in structures.values():
         structure.head_office = next((a.seat for a in structure.antennas if a.seat), None)
-    session.add(row)
+    return list(structures.values())
+
+
+def replace_plan_content(session: Session, plan_id: int, plan: Plan) -> None:
+    """Replace the antennas and communes of stored plan ``plan_id`` by those of ``plan``
+    (name, owner and dates stay; the caller records the version)."""
+    row = _load_row(session, plan_id)
+    row.structures.clear()
     session.flush()
-    return row.id
+    row.structures = _structure_rows(plan)
+    session.flush()
 
 
 def _load_row(session: Session, plan_id: int) -> PlanRow:
@@ -96,7 +116,7 @@ def plan_info(session: Session, plan_id: int) -> dict[str, Any]:
             "owner_id": row.owner_id, "organisation_id": row.organisation_id,
             "author": row.author, "sizing": row.sizing,
             "created_at": row.created_at, "updated_at": row.updated_at,
-            "source_filename": row.source_filename}
+            "source_filename": row.source_filename, "notes": row.notes}
 
 
 def list_plans(session: Session, *, dept: str | None = None, owner_id: int | None = None,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -69,8 +70,14 @@ class LoadReport:
 def store_communes(session: Session, src: CommunesSource, *,
                    cog_vintage: int = DEFAULT_COG_VINTAGE,
                    population_vintage: int = DEFAULT_POPULATION_VINTAGE,
-                   force: bool = False) -> LoadReport:
+                   force: bool = False,
+                   before_delete: Callable[[Session, LoadReport], None] | None = None
+                   ) -> LoadReport:
     """Upsert the communes of ``src`` and report what changed.
+
+    ``before_delete`` runs after the upsert and before the communes that disappeared
+    (merges) are deleted, in the same transaction: the place where the plans that use
+    them are migrated (``coverage.cog_migration``), since ``geo`` knows no plan.
 
     Runs inside the caller's transaction (``geo.db.session_scope``): on any error the
     caller rolls back and nothing is written.
@@ -140,6 +147,8 @@ def store_communes(session: Session, src: CommunesSource, *,
             "epci": row.epci, "population": pop, "pv": population_vintage,
             "cv": cog_vintage, "wkb": wkb})
     report.removed = sorted(set(previous) - set(frame["code"]))
+    if report.removed and before_delete is not None:
+        before_delete(session, report)
     if report.removed:
         session.execute(text("DELETE FROM communes WHERE code = ANY(:codes)"),
                         {"codes": report.removed})

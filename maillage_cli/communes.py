@@ -24,6 +24,10 @@ def register(sub: argparse._SubParsersAction) -> None:
                       help="millésime des populations légales")
     load.add_argument("--force", action="store_true",
                       help="accepter un nombre de communes très différent du chargement précédent")
+    load.add_argument("--mouvements", default=None,
+                      help="CSV INSEE des mouvements des communes (fusions) pour migrer les "
+                           "plans ; défaut : MAILLAGE_DATA_DIR/admin/"
+                           "cog_mouvements_communes_43_63.csv s'il existe")
     load.add_argument("--json", action="store_true", help="rapport en JSON")
     load.set_defaults(handler=run_load)
 
@@ -33,19 +37,33 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run_load(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from coverage.cog_migration import (
+        CogChanges,
+        default_changes_path,
+        load_communes_migrating_plans,
+        read_cog_changes,
+    )
     from geo.communes import read_communes_source
-    from geo.communes_db import store_communes
     from geo.db import get_engine, session_scope
 
     src = read_communes_source(args.source, dept=args.dept)
+    path = Path(args.mouvements) if args.mouvements else default_changes_path()
+    changes = read_cog_changes(path) if path else CogChanges()
     with session_scope(get_engine()) as session:
-        report = store_communes(session, src, cog_vintage=args.cog,
-                                population_vintage=args.population_vintage, force=args.force)
+        report, migrations = load_communes_migrating_plans(
+            session, src, changes=changes, cog_vintage=args.cog,
+            population_vintage=args.population_vintage, force=args.force)
     if args.json:
-        print(json.dumps(report.to_dict(), ensure_ascii=False, indent=2))
+        print(json.dumps(report.to_dict() | {"plans_migres": migrations}, ensure_ascii=False,
+                         indent=2))
     else:
         print(f"Source : {src.origin}")
         print(report.summary_fr())
+        for m in migrations:
+            print(f"Plan n° {m['plan_id']} migré (version {m['version']}) :")
+            print(m["report"])
     return 0
 
 

@@ -466,10 +466,10 @@ def test_decision_versions_audit_and_publication(app, users, scenario, files, sh
         "csrf_token": _token(ars, "/ars/candidatures"), "statut": "retenue", "commentaire": ""})
     assert "décidez sur la dernière version" in ars.get(r.headers["Location"]).get_data(as_text=True)
     assert client.get("/api/v1/communes/43157/dac").status_code == 404
-    # Deleting the working plan keeps the submitted snapshot.
+    # A plan submitted as a candidacy cannot be deleted (issue 14, item 6).
     assert a1.post(f"/plans/{scenario['plan_a']}/supprimer",
-                   data={"csrf_token": _token(a1)}).status_code == 302
-    assert a1.get(f"/plans/{scenario['plan_a']}").status_code == 404
+                   data={"csrf_token": _token(a1), "confirmation": "oui"}).status_code == 302
+    assert a1.get(f"/plans/{scenario['plan_a']}").status_code == 200
     page = ars.get(f"/candidatures/{cand_a}").get_data(as_text=True)
     assert "257/257" in page and "Couverture complète" in page
 

@@ -118,8 +118,10 @@ def test_upload_limits(app, users, tmp_path: Path) -> None:
     fake = tmp_path / "faux.xlsx"
     fake.write_text("pas un classeur", encoding="utf-8")
     r = upload(client, fake, "faux", "faux.xlsx")
-    assert r.status_code == 302
-    assert "Type de fichier refusé" in client.get("/plans").get_data(as_text=True)
+    # Back to the upload form, with the file's real name (issue 14, item 6).
+    assert r.status_code == 400
+    assert "Type de fichier refusé" in r.get_data(as_text=True)
+    assert "« faux.xlsx »" in r.get_data(as_text=True)
 
 
 def test_roles_on_every_write_route(app, users, plan_csv: Path) -> None:
@@ -155,10 +157,11 @@ def test_roles_on_every_write_route(app, users, plan_csv: Path) -> None:
     assert owner.get("/ars/comparer").status_code == 403
     anonymous = app.test_client()
     assert anonymous.get(f"/plans/{plan_id}").status_code == 302
-    # the owner can delete
+    # the owner cannot delete a plan submitted as a candidacy (issue 14, item 6)
     assert owner.post(f"/plans/{plan_id}/supprimer",
-                      data={"csrf_token": _token(owner, "/plans")}).status_code == 302
-    assert owner.get(f"/plans/{plan_id}").status_code == 404
+                      data={"csrf_token": _token(owner, "/plans"),
+                            "confirmation": "oui"}).status_code == 302
+    assert owner.get(f"/plans/{plan_id}").status_code == 200
 
 
 def test_ars_comparison_lists_overlaps(app, users, plan_csv: Path, tmp_path: Path) -> None:

@@ -31,6 +31,7 @@ def create_app(*, database_url: str | None = None, testing: bool = False,
         auth,
         basemap,
         candidacies,
+        editor,
         errors,
         pages,
         plans,
@@ -52,7 +53,7 @@ def create_app(*, database_url: str | None = None, testing: bool = False,
     app.jinja_env.globals.update(fr_int=fr_int, fr_float=fr_float)
     # search before pages: both used to answer /recherche, the first registered wins.
     for blueprint in (api.bp, auth.bp, search.bp, pages.bp, plans.bp, candidacies.bp,
-                      publication.bp):
+                      publication.bp, editor.bp):
         app.register_blueprint(blueprint)
     basemap.install(app)
     if testing:

@@ -94,36 +94,65 @@ def index():
     return render_template("plans.html", plans=rows, candidacies=candidacies)
 
 
+def _upload_form(filename: str, messages: list[str], *, name: str = "") -> tuple[str, int]:
+    """The plans page again, the upload form showing the file's name and every offending
+    line (issue 14, item 6): never a bare « Erreur 400 » page."""
+    with session_scope(_engine()) as session:
+        rows = list_plans(session, owner_id=g.user.id, organisation_id=g.user.organisation_id)
+        candidacies = latest_by_plan(session, [r["id"] for r in rows])
+    return render_template("plans.html", plans=rows, candidacies=candidacies,
+                           upload_errors={"filename": filename, "messages": messages},
+                           upload_name=name), 400
+
+
+#: Offending lines shown at once; the rest behind « n de plus ».
+UPLOAD_PREVIEW = 10
+
+
 @bp.post("/plans/importer")
 @role_required("promoteur")
 def upload():
     upload = request.files.get("fichier")
     name = (request.form.get("nom") or "").strip()
     if upload is None or not upload.filename:
-        flash("Choisissez un fichier CSV ou XLSX.", "erreur")
-        return redirect(url_for("plans.index"))
-    suffix = Path(upload.filename).suffix.lower()
+        return _upload_form("", ["Choisissez un fichier CSV ou XLSX."], name=name)
+    filename = Path(upload.filename).name[:300]
+    suffix = Path(filename).suffix.lower()
     head = upload.stream.read(4)
     upload.stream.seek(0)
     if suffix not in ALLOWED or (ALLOWED[suffix] and head != ALLOWED[suffix]):
-        flash("Type de fichier refusé : CSV ou XLSX uniquement.", "erreur")
-        return redirect(url_for("plans.index"))
+        return _upload_form(filename, ["Type de fichier refusé : CSV ou XLSX uniquement."],
+                            name=name)
     dept = g.user.departement or request.form.get("dept", "")
-    with tempfile.TemporaryDirectory() as tmp:
-        path = Path(tmp) / f"plan{suffix}"
-        upload.save(path)
-        pf = read_plan_file(path, communes=communes_of(dept), dept=dept,
-                            name=name or Path(upload.filename).stem)
-    for problem in pf.problems[:30]:
-        flash(f"{upload.filename}, {problem}", "erreur")
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            path = Path(tmp) / f"plan{suffix}"
+            upload.save(path)
+            pf = read_plan_file(path, communes=communes_of(dept), dept=dept,
+                                name=name or Path(filename).stem)
+    except MaillageError as exc:
+        # The reader names its temporary copy: the user knows the file by its own name.
+        return _upload_form(filename, [str(exc).replace(f"plan{suffix}", filename)], name=name)
+    problems = [str(p) for p in pf.problems]
     if not pf.plan.antennas:
-        flash("Aucune ligne valide : rien n'est importé.", "erreur")
-        return redirect(url_for("plans.index"))
+        return _upload_form(filename, ["Aucune ligne valide : rien n'est importé.", *problems],
+                            name=name)
     pf.plan.author = g.user.signature
-    with session_scope(_engine()) as session:
-        plan_id = save_plan(session, pf.plan, owner_id=g.user.id,
-                            source_filename=upload.filename[:300],
-                            organisation_id=g.user.organisation_id)
+    notes = None
+    if problems:
+        notes = f"Lignes en anomalie à l'import de « {filename} » :\n" + "\n".join(problems)
+    try:
+        with session_scope(_engine()) as session:
+            plan_id = save_plan(session, pf.plan, owner_id=g.user.id,
+                                source_filename=filename, notes=notes,
+                                organisation_id=g.user.organisation_id)
+    except MaillageError as exc:
+        return _upload_form(filename, [str(exc)], name=name[:200])
+    for problem in problems[:UPLOAD_PREVIEW]:
+        flash(f"{filename}, {problem}", "erreur")
+    if len(problems) > UPLOAD_PREVIEW:
+        flash(f"{filename} : et {len(problems) - UPLOAD_PREVIEW} ligne(s) en anomalie de plus, "
+              "toutes listées sous « Lignes en anomalie à l'import » ci-dessous.", "erreur")
     flash(f"Plan importé : {len(pf.plan.claims())} communes affectées.", "info")
     return redirect(url_for("plans.show", plan_id=plan_id))
 
@@ -251,10 +280,32 @@ def report(plan_id: int):
                          files=files)
 
 
+def _submitted(plan_id: int) -> dict[str, Any] | None:
+    with session_scope(_engine()) as session:
+        return latest_by_plan(session, [plan_id]).get(plan_id)
+
+
+@bp.get("/plans/<int:plan_id>/supprimer")
+@role_required("promoteur")
+def confirm_remove(plan_id: int):
+    """Ask before deleting; a plan submitted as a candidacy cannot be deleted."""
+    plan, info = _plan_or_403(plan_id)
+    candidacy = _submitted(plan_id)
+    return render_template("plan_delete.html", plan=plan, info=info, candidacy=candidacy)
+
+
 @bp.post("/plans/<int:plan_id>/supprimer")
 @role_required("promoteur")
 def remove(plan_id: int):
     _plan_or_403(plan_id)
+    candidacy = _submitted(plan_id)
+    if candidacy is not None:
+        flash(f"Ce plan a été déposé comme candidature (version {candidacy['version']}, "
+              f"{candidacy['status_label']}) : il ne peut pas être supprimé. Dupliquez-le "
+              "pour repartir d'un brouillon.", "erreur")
+        return redirect(url_for("plans.show", plan_id=plan_id))
+    if request.form.get("confirmation") != "oui":
+        return redirect(url_for("plans.confirm_remove", plan_id=plan_id))
     with session_scope(_engine()) as session:
         delete_plan(session, plan_id)
     flash("Plan supprimé.", "info")
