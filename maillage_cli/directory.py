@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from geo import settings
-from geo.fmt import fr_float
+from geo.fmt import fr_float, plural
 
 if TYPE_CHECKING:
     from directory.store import RecordSource
@@ -131,7 +131,7 @@ def run_search(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(result, ensure_ascii=False, indent=2))
         return 0
-    print(f"{result['total']} résultat(s) — page {result['page']}/{max(result['pages'], 1)}")
+    print(f"{plural(result['total'], 'résultat')} — page {result['page']}/{max(result['pages'], 1)}")
     for feature in result["features"]:
         p = feature["properties"]
         distance = "" if p["distance_km"] is None else f" — {fr_float(p['distance_km'])} km"
@@ -149,7 +149,8 @@ def run_stale(args: argparse.Namespace) -> int:
     dept = check_dept_code(args.dept)
     with session_scope(get_engine()) as session:
         rows = stale(session, dept=dept)
-    print(f"{len(rows)} ressource(s) non vérifiée(s) depuis plus de 12 mois :")
+    print(f"{plural(len(rows), 'ressource non vérifiée', 'ressources non vérifiées')} "
+          "depuis plus de 12 mois :")
     for r in rows:
         when = r["last_verified"].isoformat() if r["last_verified"] else "jamais"
         print(f"- {r['name']} ({r['commune_name'] or '?'}) — vérifiée : {when} [{r['source']}]")
