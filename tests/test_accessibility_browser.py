@@ -293,3 +293,43 @@ def test_keyboard_only_skip_link_moves_focus_to_main(site) -> None:
     ActionChains(driver).send_keys(Keys.TAB).perform()
     ActionChains(driver).send_keys(Keys.ENTER).perform()
     _wait(driver, lambda d: d.switch_to.active_element.get_attribute("id") == "contenu")
+
+
+def test_form_errors_are_tied_to_their_fields_and_take_focus(site) -> None:
+    from selenium.webdriver.common.by import By
+
+    driver = site["driver"]
+    driver.set_window_size(1280, 900)
+    # Wrong password: the message is announced and described by both fields.
+    _login(site, None)
+    driver.get(site["base"] + "/connexion")
+    driver.find_element(By.ID, "email").send_keys(site["emails"]["editeur"])
+    driver.find_element(By.ID, "password").send_keys("pas le bon mot de passe")
+    driver.find_element(By.CSS_SELECTOR, "form.form button").click()
+    _wait(driver, lambda d: d.find_elements(By.ID, "login-error"))
+    for field in ("email", "password"):
+        node = driver.find_element(By.ID, field)
+        assert node.get_attribute("aria-invalid") == "true"
+        assert node.get_attribute("aria-describedby") == "login-error"
+    assert "incorrect" in driver.find_element(By.ID, "login-error").text
+    assert driver.switch_to.active_element.get_attribute("id") == "email"
+    blocking = [v for v in _axe(driver) if v["impact"] in BLOCKING]
+    assert blocking == []
+    # An editor empties the name and writes invalid hours: two errors under their fields,
+    # focus on the first.
+    _login(site, "editeur")
+    driver.get(f"{site['base']}/structure/{site['structure_id']}/modifier")
+    driver.find_element(By.ID, "name").clear()
+    hours = driver.find_element(By.ID, "opening_hours")
+    hours.clear()
+    hours.send_keys("lundi le matin")
+    driver.find_element(By.CSS_SELECTOR, "form.form button[type=submit]").click()
+    _wait(driver, lambda d: d.find_elements(By.ID, "name-error"))
+    for field in ("name", "opening_hours"):
+        node = driver.find_element(By.ID, field)
+        described = node.get_attribute("aria-describedby")
+        assert node.get_attribute("aria-invalid") == "true" and described == f"{field}-error"
+        assert driver.find_element(By.ID, described).text
+    assert driver.switch_to.active_element.get_attribute("id") == "name"
+    blocking = [v for v in _axe(driver) if v["impact"] in BLOCKING]
+    assert blocking == []

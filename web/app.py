@@ -52,7 +52,7 @@ def create_app(*, database_url: str | None = None, testing: bool = False,
     app.before_request(auth.load_user)
     app.jinja_env.globals.update(fr_int=fr_int, fr_float=fr_float, de=de, a=a, plural=plural,
                                  fr_date=fr_date)
-    app.jinja_env.filters.update(de=de, a=a, fr_date=fr_date, fr_datetime=_fr_datetime)
+    app.jinja_env.filters.update(de=de, a=a, fr_date=_fr_date, fr_datetime=_fr_datetime)
     # search before pages: both used to answer /recherche, the first registered wins.
     for blueprint in (api.bp, auth.bp, search.bp, pages.bp, plans.bp, candidacies.bp,
                       publication.bp, info.bp):
@@ -61,6 +61,19 @@ def create_app(*, database_url: str | None = None, testing: bool = False,
     if testing:
         app.register_blueprint(_test_routes())
     return app
+
+
+def _fr_date(value: Any) -> str:
+    """:func:`geo.fmt.fr_date` that also reads ISO strings (``"2026-11-23"``, as the
+    directory's JSON gives them)."""
+    if isinstance(value, str):
+        from datetime import date
+
+        try:
+            value = date.fromisoformat(value[:10])
+        except ValueError:
+            return value
+    return fr_date(value)
 
 
 def _fr_datetime(value: Any) -> str:

@@ -63,12 +63,15 @@ def edit_structure(structure_id: int):
         abort(404)
     if request.method == "POST":
         values = {k: (request.form.get(k) or "").strip() or None for k in EDITABLE}
+        # Errors are shown under their field (aria-describedby); the first one takes focus.
+        errors: dict[str, str] = {}
         if not values["name"]:
-            flash("Le nom est obligatoire.", "erreur")
-            return render_template("edit_structure.html", s={**detail, **values}), 400
+            errors["name"] = "Le nom est obligatoire."
         if values["opening_hours"] and (problem := opening_hours.validate(values["opening_hours"])):
-            flash(f"Horaires : {problem}", "erreur")
-            return render_template("edit_structure.html", s={**detail, **values}), 400
+            errors["opening_hours"] = f"Horaires : {problem}"
+        if errors:
+            return render_template("edit_structure.html", s={**detail, **values},
+                                   errors=errors), 400
         before = {k: detail.get(k) for k in EDITABLE}
         record = StructureRecord(source="", source_id="", name=values["name"] or "",
                                  description=values["description"])
