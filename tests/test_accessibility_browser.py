@@ -233,6 +233,7 @@ def test_every_page_fits_a_390px_phone(site, role: str | None) -> None:
     driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride", {
         "width": 390, "height": 844, "deviceScaleFactor": 1, "mobile": False})
     too_wide: list[str] = []
+    too_small: list[str] = []
     try:
         for _, name, path, ready in _pages_of(role):
             _visit(site, path, ready)
@@ -246,9 +247,32 @@ def test_every_page_fits_a_390px_phone(site, role: str | None) -> None:
                     }).slice(0, 5).map(function (e) {
                       return e.tagName + (e.id ? '#' + e.id : '') + '.' + e.className; });""")
                 too_wide.append(f"{name} {path}: {width} px {culprits}")
+            small = driver.execute_script(TOO_SMALL_TARGETS)
+            if small:
+                too_small.append(f"{name} {path}: {small}")
     finally:
         driver.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})
     assert too_wide == [], "\n".join(too_wide)
+    assert too_small == [], "\n".join(too_small)
+
+
+#: Buttons, navigation links, form fields and map controls under 44 px high (links inside
+#: a sentence are exempt, as in WCAG 2.5.5).
+TOO_SMALL_TARGETS = """
+  var selector = 'a.button, button, header.site nav a, .footer-links a, summary, select, ' +
+    'textarea, input:not([type=hidden]):not([type=checkbox]):not([type=radio]), ' +
+    '.leaflet-control-zoom a, .leaflet-control-layers-toggle';
+  return Array.from(document.querySelectorAll(selector)).filter(function (e) {
+    var r = e.getBoundingClientRect();
+    return r.width > 0 && r.height > 0 && getComputedStyle(e).visibility !== 'hidden' &&
+      Math.min(r.height, r.width) < 43.5;
+  }).slice(0, 6).map(function (e) {
+    var r = e.getBoundingClientRect();
+    return e.tagName + (e.id ? '#' + e.id : '') + '.' + e.className + ' ' +
+      Math.round(r.width) + 'x' + Math.round(r.height) + ' « ' +
+      (e.textContent || e.value || '').trim().slice(0, 30) + ' »';
+  });
+"""
 
 
 def test_keyboard_only_opens_a_search_result(site) -> None:
