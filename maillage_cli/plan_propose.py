@@ -90,7 +90,7 @@ def run_propose(args: argparse.Namespace) -> int:
     for antenna in proposal.plan.antennas:
         pop = int(communes.loc[antenna.communes, "population"].sum())
         worst = max(minutes[c] for c in antenna.communes)
-        print(f"  {antenna.name} ({antenna.seat}) : {len(antenna.communes)} communes, "
+        print(f"  {antenna.name} ({antenna.seat}) : {plural(len(antenna.communes), 'commune')}, "
               f"{fr_int(pop)} hab., trajet max {fr_float(worst)} min")
     print(f"Plan : {plan_csv} (relisible par « maillage plan import »)")
     print(f"Rapport : {out / 'rapport.html'}")

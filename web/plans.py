@@ -140,7 +140,8 @@ def upload():
         plan_id = save_plan(session, pf.plan, owner_id=g.user.id,
                             source_filename=upload.filename[:300],
                             organisation_id=g.user.organisation_id)
-    flash(f"Plan importé : {len(pf.plan.claims())} communes affectées.", "info")
+    flash(f"Plan importé : {plural(len(pf.plan.claims()), 'commune affectée', 'communes affectées')}.",
+          "info")
     return redirect(url_for("plans.show", plan_id=plan_id))
 
 
