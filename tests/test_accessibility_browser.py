@@ -357,3 +357,32 @@ def test_form_errors_are_tied_to_their_fields_and_take_focus(site) -> None:
     assert driver.switch_to.active_element.get_attribute("id") == "name"
     blocking = [v for v in _axe(driver) if v["impact"] in BLOCKING]
     assert blocking == []
+
+
+def test_keyboard_only_changes_a_search_filter(site) -> None:
+    from selenium.webdriver.common.action_chains import ActionChains
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.common.keys import Keys
+
+    _login(site, None)
+    driver = site["driver"]
+    driver.set_window_size(1280, 900)
+    driver.get(site["base"] + "/recherche")
+    driver.find_element(By.ID, "q").send_keys("hopital", Keys.ENTER)
+    _wait(driver, lambda d: d.find_elements(By.CSS_SELECTOR, "#results li"))
+    for _ in range(15):
+        ActionChains(driver).send_keys(Keys.TAB).perform()
+        if driver.switch_to.active_element.get_attribute("id") == "sector":
+            break
+    else:
+        pytest.fail("the sector filter is not reachable with the Tab key")
+    for _ in range(3):   # Tous → Sanitaire → Médico-social → Social
+        ActionChains(driver).send_keys(Keys.ARROW_DOWN).perform()
+    assert driver.find_element(By.ID, "sector").get_attribute("value") == "social"
+    _wait(driver, lambda d: any("sector=social" in u for u in d.execute_script(
+        "return performance.getEntriesByType('resource').map(function (e) { return e.name; });")))
+    _wait(driver, lambda d: d.find_element(By.ID, "status").text
+          and "en cours" not in d.find_element(By.ID, "status").text)
+    # The count is announced in a live region.
+    status = driver.find_element(By.ID, "status")
+    assert status.get_attribute("role") == "status" or status.get_attribute("aria-live") == "polite"
