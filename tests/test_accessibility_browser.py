@@ -386,3 +386,15 @@ def test_keyboard_only_changes_a_search_filter(site) -> None:
     # The count is announced in a live region.
     status = driver.find_element(By.ID, "status")
     assert status.get_attribute("role") == "status" or status.get_attribute("aria-live") == "polite"
+
+
+def test_declaration_states_the_audited_scope(site) -> None:
+    """The declaration's page count is the one this module audits, and every footer
+    links to it."""
+    _login(site, None)
+    driver = site["driver"]
+    driver.get(site["base"] + "/accessibilite")
+    text_ = " ".join(driver.find_element("tag name", "main").text.split())
+    assert f"soit {len(PAGES)} pages contrôlées" in text_
+    assert "non conforme" in text_ and "Défenseur des droits" in text_
+    assert driver.find_element("css selector", "footer a[href='/accessibilite']").is_displayed()
