@@ -28,7 +28,7 @@ from coverage.sizing import (
     coordinators_needed,
 )
 from geo import settings
-from geo.fmt import fr_float, fr_int
+from geo.fmt import fr_float, fr_int, plural
 
 #: Tolerance (metres) for shared borders: the source contours were simplified, so two
 #: neighbours may be separated by a sliver of a few metres.
@@ -264,7 +264,8 @@ def format_check(result: CheckResult) -> str:
         lines.append(f"Communes non couvertes ({len(r.uncovered)}, {fr_int(pop)} habitants) :")
         lines += [f"  - {c} {r.names[c]} ({fr_int(r.populations[c])} hab.)" for c in r.uncovered]
     if r.duplicates:
-        lines.append(f"Unicité non respectée : {len(r.duplicates)} commune(s) couvertes plusieurs fois :")
+        lines.append(f"Unicité non respectée : {plural(len(r.duplicates), 'commune couverte', 'communes couvertes')} "
+                     "plusieurs fois :")
         lines += [f"  - {c} {r.names[c]} : {', '.join(a)}" for c, a in r.duplicates.items()]
     if r.unknown:
         lines.append(f"Valeurs non reconnues ({len(r.unknown)}) : {', '.join(r.unknown)}")
@@ -297,7 +298,7 @@ def format_check(result: CheckResult) -> str:
                  f"(norme DAC ≈ {fr_int(settings.DAC_FILE_ACTIVE_NORM)}).")
     if len(r.structures) > 1:
         lines += [f"  DAC {s['name']} : {fr_float(s['demand'])} patients par an "
-                  f"({len(s['antennas'])} antenne(s))" for s in r.structures]
+                  f"({plural(len(s['antennas']), 'antenne')})" for s in r.structures]
     lines.append(f"Paramètres : {r.sizing.describe_fr()}.")
     if r.epci_split:
         lines.append("EPCI partagés entre antennes (information) :")

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 from coverage.plan import Antenna, Plan
 from geo import settings
 from geo.errors import MaillageError
+from geo.fmt import de
 
 if TYPE_CHECKING:  # heavy: imported where used (the command line imports this module)
     import geopandas as gpd
@@ -112,7 +113,7 @@ def propose(communes: gpd.GeoDataFrame, matrix: TravelTimeMatrix, *, k: int | No
                 dept=str(communes["departement"].iloc[0]))
     by_site: dict[int, Antenna] = {}
     for j in result.sites:
-        antenna = Antenna(name=f"Antenne de {communes.iloc[j]['nom']}", seat=codes[j])
+        antenna = Antenna(name=f"Antenne {de(communes.iloc[j]['nom'])}", seat=codes[j])
         by_site[int(j)] = antenna
         plan.antennas.append(antenna)
     for i, j in enumerate(result.assignment):

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from geo import settings
-from geo.fmt import fr_float
+from geo.fmt import fr_float, plural
 
 if TYPE_CHECKING:
     from directory.store import RecordSource
@@ -190,7 +190,8 @@ def run_stale(args: argparse.Namespace) -> int:
     dept = check_dept_code(args.dept)
     with session_scope(get_engine()) as session:
         rows = stale(session, dept=dept)
-    print(f"{len(rows)} ressource(s) non vérifiée(s) depuis plus de 12 mois :")
+    print(f"{plural(len(rows), 'ressource non vérifiée', 'ressources non vérifiées')} "
+          "depuis plus de 12 mois :")
     for r in rows:
         when = r["last_verified"].isoformat() if r["last_verified"] else "jamais"
         print(f"- {r['name']} ({r['commune_name'] or '?'}) — vérifiée : {when} [{r['source']}]")

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from geo import settings
 from geo.errors import MaillageError
+from geo.fmt import plural
 from maillage_cli import plan_drive, plan_propose
 from maillage_cli.plan_common import add_drive as _add_drive
 from maillage_cli.plan_common import communes_for, road_engine
@@ -134,8 +135,9 @@ def run_import(args: argparse.Namespace) -> int:
     with session_scope(get_engine()) as session:
         plan_id = save_plan(session, pf.plan, source_filename=Path(pf.source).name)
     covered = len(pf.plan.claims())
-    print(f"Plan « {pf.plan.name} » importé (n° {plan_id}) : {len(pf.plan.antennas)} antenne(s), "
-          f"{covered} commune(s) affectée(s), {len(pf.problems)} ligne(s) en anomalie.")
+    print(f"Plan « {pf.plan.name} » importé (n° {plan_id}) : {plural(len(pf.plan.antennas), 'antenne')}, "
+          f"{plural(covered, 'commune affectée', 'communes affectées')}, "
+          f"{plural(len(pf.problems), 'ligne')} en anomalie.")
     return 0
 
 

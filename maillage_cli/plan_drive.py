@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 
+from geo.fmt import plural
 from geo.settings import DEFAULT_DETOUR, DEFAULT_SPEED_KMH
 from maillage_cli.plan_common import add_drive as _add_drive
 from maillage_cli.plan_common import communes_for, road_engine
@@ -48,5 +49,5 @@ def run_assign(args: argparse.Namespace) -> int:
     print(f"Plan écrit : {args.out} ({matrix.label}).")
     for antenna in plan.antennas:
         pop = int(communes.loc[antenna.communes, "population"].sum()) if antenna.communes else 0
-        print(f"  {antenna.name} : {len(antenna.communes)} communes, {pop} habitants")
+        print(f"  {antenna.name} : {plural(len(antenna.communes), 'commune')}, {pop} habitants")
     return 0

@@ -11,7 +11,7 @@ from markupsafe import Markup
 
 from coverage.propose import MODELS, ScenarioRow
 from geo import settings
-from geo.fmt import fr_float, fr_int
+from geo.fmt import fr_float, fr_int, plural
 from maillage_cli.plan_common import add_drive as _add_drive
 from maillage_cli.plan_common import communes_for, road_engine
 
@@ -83,13 +83,13 @@ def run_propose(args: argparse.Namespace) -> int:
                  notes=[f"Proposition calculée ({args.model}, optimum exact HiGHS en "
                         f"{fr_float(proposal.result.solve_seconds, 2)} s, "
                         f"{matrix.label})."])
-    print(f"Modèle {args.model} : {len(proposal.plan.antennas)} antenne(s), "
+    print(f"Modèle {args.model} : {plural(len(proposal.plan.antennas), 'antenne')}, "
           f"statut {proposal.result.status}, {fr_float(proposal.result.solve_seconds, 2)} s "
           f"({matrix.label}).")
     for antenna in proposal.plan.antennas:
         pop = int(communes.loc[antenna.communes, "population"].sum())
         worst = max(minutes[c] for c in antenna.communes)
-        print(f"  {antenna.name} ({antenna.seat}) : {len(antenna.communes)} communes, "
+        print(f"  {antenna.name} ({antenna.seat}) : {plural(len(antenna.communes), 'commune')}, "
               f"{fr_int(pop)} hab., trajet max {fr_float(worst)} min")
     print(f"Plan : {plan_csv} (relisible par « maillage plan import »)")
     print(f"Rapport : {out / 'rapport.html'}")

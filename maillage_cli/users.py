@@ -8,6 +8,7 @@ import sys
 
 from geo import settings
 from geo.errors import MaillageError
+from geo.fmt import plural
 from web.roles import DEPARTEMENT_ROLES, ROLES
 
 
@@ -95,5 +96,5 @@ def run_list(args: argparse.Namespace) -> int:
         dept = f" — {user.departement}" if user.departement else ""
         org = f" — {user.organisation}" if user.organisation else ""
         print(f"{user.id:>5}  {user.email}  {user.role}{dept}{org}")
-    print(f"{len(users)} compte(s).")
+    print(f"{plural(len(users), 'compte')}.")
     return 0

@@ -177,7 +177,7 @@ def test_drafts_are_private_to_the_organisation(app, users, scenario) -> None:
     review = ars.get("/ars/candidatures").get_data(as_text=True)
     assert "Brouillon A" not in review
     own = login(app, users["a1"][0]).get("/plans").get_data(as_text=True)
-    assert "brouillon" in own and "déposée (v1" in own
+    assert "brouillon" in own and "déposée (version 1 du " in own
     assert f"Personne a1 ({users['orgs']['A']})" in own
 
 

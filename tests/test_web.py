@@ -222,7 +222,7 @@ def test_promoter_runs_propose_from_the_web(app, users) -> None:
     r = client.post("/plans/proposer", data={"k": "3", "csrf_token": _token(client, "/plans")})
     assert r.status_code == 302
     page = client.get(r.headers["Location"]).get_data(as_text=True)
-    assert "Proposition optimale : 3 antenne(s)" in page and "257/257" in page
+    assert "Proposition optimale : 3 antennes" in page and "257/257" in page
     ars = login(app, users["ars"][0])
     assert ars.post("/plans/proposer", data={"k": "3", "csrf_token": _token(ars, "/plans")}
                     ).status_code == 403

@@ -364,7 +364,7 @@ def test_loopback_and_csp_helpers() -> None:
 
 def test_home_page_has_the_three_entry_points(app: Flask) -> None:
     html = app.test_client().get("/").get_data(as_text=True)
-    for text_ in ("Rechercher une ressource", "Mes plans", "Comparer les candidatures"):
+    for text_ in ("Rechercher une ressource", "Promoteurs de DAC", "Agence régionale de santé"):
         assert text_ in html
     assert '<html lang="fr">' in html
 

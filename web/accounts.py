@@ -21,7 +21,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 from geo.db import Base
 from geo.errors import MaillageError
 from web.audit import record as record_audit  # noqa: F401  (kept for existing callers)
-from web.roles import DEPARTEMENT_ROLES, ROLES  # noqa: F401  (light module: the CLI parser)
+from web.roles import DEPARTEMENT_ROLES, ROLE_NAMES, ROLES  # noqa: F401  (light module: the CLI parser)
 
 MIN_PASSWORD = 10
 
@@ -101,6 +101,11 @@ class User:
     @property
     def role_label(self) -> str:
         return ROLES.get(self.role, self.role)
+
+    @property
+    def role_name(self) -> str:
+        """The role in words for the page header: « Promoteur », « ARS »…"""
+        return ROLE_NAMES.get(self.role, self.role_label)
 
 
 def ensure_organisation(session: Session | Connection, name: str, *,

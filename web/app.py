@@ -8,7 +8,7 @@ from flask import Blueprint, Flask, abort, g, request
 from flask.json.provider import DefaultJSONProvider
 
 from geo import settings
-from geo.fmt import fr_float, fr_int
+from geo.fmt import a, de, fr_date, fr_float, fr_int, plural
 
 
 def create_app(*, database_url: str | None = None, testing: bool = False,
@@ -33,6 +33,7 @@ def create_app(*, database_url: str | None = None, testing: bool = False,
         candidacies,
         editor,
         errors,
+        info,
         pages,
         plans,
         publication,
@@ -50,15 +51,37 @@ def create_app(*, database_url: str | None = None, testing: bool = False,
     security.install(app)
     errors.install(app)
     app.before_request(auth.load_user)
-    app.jinja_env.globals.update(fr_int=fr_int, fr_float=fr_float)
+    app.jinja_env.globals.update(fr_int=fr_int, fr_float=fr_float, de=de, a=a, plural=plural,
+                                 fr_date=fr_date)
+    app.jinja_env.filters.update(de=de, a=a, fr_date=_fr_date, fr_datetime=_fr_datetime)
     # search before pages: both used to answer /recherche, the first registered wins.
     for blueprint in (api.bp, auth.bp, search.bp, pages.bp, plans.bp, candidacies.bp,
-                      publication.bp, editor.bp):
+                      publication.bp, editor.bp, info.bp):
         app.register_blueprint(blueprint)
     basemap.install(app)
     if testing:
         app.register_blueprint(_test_routes())
     return app
+
+
+def _fr_date(value: Any) -> str:
+    """:func:`geo.fmt.fr_date` that also reads ISO strings (``"2026-11-23"``, as the
+    directory's JSON gives them)."""
+    if isinstance(value, str):
+        from datetime import date
+
+        try:
+            value = date.fromisoformat(value[:10])
+        except ValueError:
+            return value
+    return fr_date(value)
+
+
+def _fr_datetime(value: Any) -> str:
+    """``datetime(2026, 11, 23, 14, 5)`` → « 23 novembre 2026 à 14 h 05 »."""
+    if not hasattr(value, "hour"):
+        return fr_date(value)
+    return f"{fr_date(value)} à {value.hour} h {value.minute:02d}"
 
 
 class StrictJSONProvider(DefaultJSONProvider):

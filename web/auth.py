@@ -126,8 +126,9 @@ def login() -> Any:
                 clear_failures(conn, email=email)
         if user is None:
             current_app.logger.warning("échec de connexion pour %r", email)
-            flash("Adresse ou mot de passe incorrect.", "erreur")
-            return render_template("login.html", email=email), 401
+            # Shown next to the fields it concerns (aria-describedby), not as a banner.
+            return render_template("login.html", email=email,
+                                   error="Adresse ou mot de passe incorrect."), 401
         # A fresh session (and CSRF token) at login: no session fixation.
         session.clear()
         session["user_id"] = user.id

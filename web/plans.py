@@ -38,6 +38,7 @@ from coverage.store import delete_plan, list_plans, load_plan, plan_info, save_p
 from geo.communes import communes_frame
 from geo.db import session_scope
 from geo.errors import MaillageError
+from geo.fmt import plural
 from geo.spreadsheet import csv_text
 from web.accounts import can_access_plan
 from web.auth import login_required, role_required
@@ -72,6 +73,20 @@ def _plan_or_403(plan_id: int) -> tuple[Plan, dict[str, Any]]:
         return load_plan(session, plan_id), info
 
 
+def owner_signatures(owner_ids: list[int | None]) -> dict[int, str]:
+    """« Name (organisation) » of each plan owner, for plans stored without an author."""
+    from sqlalchemy import text
+
+    ids = sorted({i for i in owner_ids if i is not None})
+    if not ids:
+        return {}
+    sql = text("SELECT u.id, coalesce(u.name, u.email), o.name FROM users u "
+               "LEFT JOIN organisations o ON o.id = u.organisation_id WHERE u.id = ANY(:i)")
+    with _engine().connect() as conn:
+        return {r[0]: f"{r[1]} ({r[2]})" if r[2] else r[1]
+                for r in conn.execute(sql, {"i": ids})}
+
+
 def checked(plan: Plan) -> CheckResult:
     communes = communes_of(plan.dept)
     return check_plan(plan, communes, drive_times=plan_drive_times(plan, communes))
@@ -91,7 +106,8 @@ def index():
         else:
             rows = list_plans(session)
         candidacies = latest_by_plan(session, [r["id"] for r in rows])
-    return render_template("plans.html", plans=rows, candidacies=candidacies)
+    return render_template("plans.html", plans=rows, candidacies=candidacies,
+                           owners=owner_signatures([r["owner_id"] for r in rows]))
 
 
 def _upload_form(filename: str, messages: list[str], *, name: str = "") -> tuple[str, int]:
@@ -151,9 +167,11 @@ def upload():
     for problem in problems[:UPLOAD_PREVIEW]:
         flash(f"{filename}, {problem}", "erreur")
     if len(problems) > UPLOAD_PREVIEW:
-        flash(f"{filename} : et {len(problems) - UPLOAD_PREVIEW} ligne(s) en anomalie de plus, "
-              "toutes listées sous « Lignes en anomalie à l'import » ci-dessous.", "erreur")
-    flash(f"Plan importé : {len(pf.plan.claims())} communes affectées.", "info")
+        more = plural(len(problems) - UPLOAD_PREVIEW, "ligne en anomalie", "lignes en anomalie")
+        flash(f"{filename} : et {more} de plus, toutes listées sous « Lignes en anomalie à "
+              "l'import » ci-dessous.", "erreur")
+    flash(f"Plan importé : {plural(len(pf.plan.claims()), 'commune affectée', 'communes affectées')}.",
+          "info")
     return redirect(url_for("plans.show", plan_id=plan_id))
 
 
@@ -175,7 +193,7 @@ def propose_sites():
     communes = communes_of(dept)
     matrix = site_matrix(communes[["point_x", "point_y"]].to_numpy(dtype=float), communes)
     proposal = propose(communes, matrix, k=k,
-                       name=f"Proposition optimale : {k} antenne(s) (p-médiane)")
+                       name=f"Proposition optimale : {plural(k, 'antenne')} (p-médiane)")
     proposal.plan.author = g.user.signature
     with session_scope(_engine()) as session:
         plan_id = save_plan(session, proposal.plan, owner_id=g.user.id,
@@ -192,7 +210,7 @@ def show(plan_id: int):
     with session_scope(_engine()) as session:
         candidacy = latest_by_plan(session, [plan_id]).get(plan_id)
     return render_template("plan.html", plan=plan, info=info, check=checked(plan),
-                           candidacy=candidacy,
+                           candidacy=candidacy, owners=owner_signatures([info["owner_id"]]),
                            colours=antenna_colours(plan, communes_of(plan.dept)))
 
 

@@ -8,5 +8,12 @@ ROLES = {
     "ars": "agence régionale de santé",
     "admin": "administrateur",
 }
+#: The role as the page header names it, in words.
+ROLE_NAMES = {
+    "editeur": "Éditeur de l'annuaire",
+    "promoteur": "Promoteur de DAC",
+    "ars": "ARS",
+    "admin": "Administrateur",
+}
 #: Roles whose account is tied to one département.
 DEPARTEMENT_ROLES = frozenset({"promoteur", "ars"})

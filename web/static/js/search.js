@@ -84,7 +84,8 @@
 
   function frDate(iso) {
     var d = new Date(iso + "T00:00:00");
-    return isNaN(d.getTime()) ? String(iso) : d.toLocaleDateString("fr-FR");
+    return isNaN(d.getTime()) ? String(iso)
+      : d.toLocaleDateString("fr-FR", { day: "numeric", month: "long", year: "numeric" });
   }
 
   function metaLine(p) {
