@@ -50,6 +50,8 @@ def phase(name: str) -> dict[str, float]:
     if kind == "read":
         out["records"] = sum(1 for _ in reader.records())
     else:
+        from sqlalchemy import text
+
         from geo.db import get_engine
 
         engine = get_engine()
@@ -58,6 +60,9 @@ def phase(name: str) -> dict[str, float]:
             from sqlalchemy.orm import Session
 
             session = Session(bind=conn)
+            # Start from an empty directory (inside the transaction, rolled back below), so
+            # that both phases measure creations, not « unchanged » records.
+            session.execute(text("DELETE FROM structures"))
             sync_categories(session, categories)
             report = upsert(session, StreamResult(reader.records(), reader.rejections,
                                                   reader.metadata), source_label="bench")
@@ -65,9 +70,11 @@ def phase(name: str) -> dict[str, float]:
             out["records"] = len(report.created) + len(report.merged) + len(report.updated) \
                 + len(report.unchanged)
             out["outside_communes"] = len(report.outside_communes)
+            out["rejected_store"] = sum(not r.kept for r in report.rejected) \
+                - sum(not r.kept for r in reader.rejections)
             transaction.rollback()
     out["seconds"] = time.perf_counter() - start
-    out["rejected"] = len(reader.rejections)
+    out["rejected"] = sum(not r.kept for r in reader.rejections)
     out["peak_mib"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     return out
 
@@ -92,6 +99,7 @@ def main() -> None:
         print(f"{name:<14} {int(r['records']):>7} établissements  {r['seconds']:8.2f} s  "
               f"pic mémoire {r['peak_mib']:6.0f} Mio  rejets {int(r['rejected'])}"
               + (f"  hors communes chargées {int(r['outside_communes'])}"
+                 f"  non localisables {int(r['rejected_store'])}"
                  if "outside_communes" in r else ""))
     for kind in ("read", "import"):
         base, full = results.get(f"{kind}-43-63"), results.get(f"{kind}-france")

@@ -80,8 +80,12 @@ def main() -> None:
                 print(f"{kind:<24} p50 {pct(times, 50):6.1f} ms   p95 {pct(times, 95):6.1f} ms")
                 return times
 
-            text_q = run("texte", lambda i: SearchQuery(
-                q=f"{WORDS[i % 20]} {names[i % len(names)][:8]}"))
+            # Since issue 12 a commune named in the text is read as the place (here 80 % of
+            # these queries): « texte » is then a word around a commune, within 20 km.
+            run("texte, commune lue", lambda i: SearchQuery(
+                q=f"{WORDS[i % 20]} {names[i % len(names)]}"))
+            text_q = run("texte (lieu non lu)", lambda i: SearchQuery(
+                q=f"{WORDS[i % 20]} {names[i % len(names)][:8]}", understand=False))
             run("texte + catégorie", lambda i: SearchQuery(
                 q=WORDS[i % 20], category=CATEGORIES[i % len(CATEGORIES)]))
             run("commune + rayon 10 km", lambda i: SearchQuery(
@@ -91,7 +95,8 @@ def main() -> None:
             times = []
             for i in range(20):
                 t = time.perf_counter()
-                search(conn, SearchQuery(q=f"{WORDS[i % 20]} {names[i % len(names)][:8]}"))
+                search(conn, SearchQuery(q=f"{WORDS[i % 20]} {names[i % len(names)][:8]}",
+                                         understand=False))
                 times.append(time.perf_counter() - t)
             base = statistics.median(times)
             print(f"référence sans index (texte, 20 requêtes) : p50 {base * 1000:.0f} ms ; "

@@ -16,7 +16,7 @@ from coverage.plan import Plan
 from geo import settings
 from geo.crs import transform_xy
 from geo.estimated import DEFAULT_DETOUR, DEFAULT_SPEED_KMH, estimated_matrix
-from geo.traveltime import MODE_LABELS, TravelTimeEngine, TravelTimeMatrix
+from geo.traveltime import TravelTimeEngine, TravelTimeMatrix, times_label
 
 
 @dataclass
@@ -30,10 +30,13 @@ class DriveTimes:
     sites: dict[str, tuple[float, float]] = field(default_factory=dict)  # Lambert-93
     parameters: dict[str, float] = field(default_factory=dict)
     far_from_road: list[str] = field(default_factory=list)
+    #: Where road times come from, with the data's date (empty when estimated).
+    source: str = ""
 
     @property
     def label(self) -> str:
-        return MODE_LABELS[self.mode]
+        """French label shown by every output, with the road extract and its date."""
+        return times_label(self.mode, self.source)
 
     def beyond(self) -> list[tuple[str, float]]:
         """Communes farther than the threshold, sorted by decreasing time."""
@@ -78,7 +81,7 @@ def plan_drive_times(plan: Plan, communes: gpd.GeoDataFrame, *,
     else:
         matrix = estimated_matrix(np.zeros((0, 2)), np.zeros((0, 2)))
     result = DriveTimes(mode=matrix.mode, threshold=threshold, sites=sites,
-                        parameters=dict(matrix.parameters))
+                        parameters=dict(matrix.parameters), source=matrix.source)
     position = {code: j for j, code in enumerate(communes.index)}
     row_of = {name: i for i, name in enumerate(names)}
     if engine is not None:

@@ -125,6 +125,8 @@ class PlanLayers:
     threshold: float | None = None
     mode_label: str | None = None
     legend: list[dict[str, Any]] = field(default_factory=list)
+    #: (minutes, Lambert-93 union of the sites' isochrones), estimated mode only.
+    isochrones: list[tuple[float, Any]] = field(default_factory=list)
 
     def style(self, feature: CommuneFeature) -> dict[str, Any]:
         """Leaflet path options of a commune (without the beyond-threshold overlay)."""
@@ -155,9 +157,24 @@ class PlanLayers:
                        "ll": [round(s.lat, 5), round(s.lon, 5)]} for s in self.seats],
             "communes": feats, "styles": mapstyle.STYLES, "seat": mapstyle.SEAT,
             "hatch": mapstyle.HATCH, "legend": self.legend,
+            "isochrones": [{"minutes": m, "label": isochrone_label(m, self.mode_label or ""),
+                            "style": isochrone_style(m), "g": encode(g)}
+                           for (m, _), g in zip(self.isochrones,
+                                                to_wgs84([g for _, g in self.isochrones]),
+                                                strict=True)],
             "beyond_label": (mapstyle.beyond_label(self.threshold, self.mode_label)
                              if self.threshold is not None and self.mode_label else None),
         }
+
+
+def isochrone_style(minutes: float) -> dict[str, Any]:
+    colour = mapstyle.ISOCHRONES.get(int(minutes), "#cccccc")
+    return {"color": colour, "weight": 1.5, "opacity": 0.9, "fillColor": colour,
+            "fillOpacity": 0.18}
+
+
+def isochrone_label(minutes: float, mode_label: str) -> str:
+    return f"Isochrone {minutes:g} min — {mode_label} (couche à afficher)"
 
 
 def simplified_shapes(communes: gpd.GeoDataFrame, *, tolerance: float = SIMPLIFY_M) -> Any:
@@ -194,6 +211,10 @@ def legend_entries(layers: PlanLayers) -> list[dict[str, Any]]:
     entries.append({"kind": "outline", "key": "departement",
                     "label": mapstyle.LABELS["departement"],
                     "style": mapstyle.BASEMAP["departement"]})
+    for minutes, _ in layers.isochrones:
+        entries.append({"kind": "fill", "key": f"isochrone-{minutes:g}",
+                        "label": isochrone_label(minutes, layers.mode_label or ""),
+                        "style": isochrone_style(minutes)})
     return entries
 
 
@@ -202,7 +223,8 @@ def _communes(n: int) -> str:
 
 
 def plan_layers(plan: Plan, communes: gpd.GeoDataFrame, check: CheckResult | None = None, *,
-                shapes: Any = None, tolerance: float = SIMPLIFY_M) -> PlanLayers:
+                shapes: Any = None, tolerance: float = SIMPLIFY_M,
+                with_isochrones: bool = False) -> PlanLayers:
     """The layers of a plan map.
 
     Parameters
@@ -213,6 +235,9 @@ def plan_layers(plan: Plan, communes: gpd.GeoDataFrame, check: CheckResult | Non
         Its checks; their drive times give the beyond-threshold communes.
     shapes
         Already simplified Lambert-93 polygons in frame order (a cache), else computed.
+    with_isochrones
+        Add the 15/30/45 min isochrones of the seats (estimated mode only: discs; road
+        isochrones need the road graph and are left to ``coverage.mapping``'s layers).
     """
     from coverage.drivetimes import DriveTimes
 
@@ -245,9 +270,25 @@ def plan_layers(plan: Plan, communes: gpd.GeoDataFrame, check: CheckResult | Non
                               x=x, y=y, lon=float(pt.x), lat=float(pt.y)))
     layers = PlanLayers(plan_name=plan.name, dept=plan.dept, colours=colours, communes=feats,
                         seats=seats, threshold=dt.threshold if dt else None,
-                        mode_label=dt.label if dt else None)
+                        mode_label=dt.label if dt else None,
+                        isochrones=_estimated_isochrones(dt) if with_isochrones else [])
     layers.legend = legend_entries(layers)
     return layers
+
+
+def _estimated_isochrones(dt: Any) -> list[tuple[float, Any]]:
+    from geo.isochrones import estimated_isochrones, union_by_threshold
+    from geo.traveltime import MODE_ESTIMATED
+
+    if dt is None or dt.mode != MODE_ESTIMATED or not dt.sites:
+        return []
+    from geo.estimated import DEFAULT_DETOUR, DEFAULT_SPEED_KMH
+
+    union = union_by_threshold(estimated_isochrones(
+        dt.sites, detour=float(dt.parameters.get("detour", DEFAULT_DETOUR)),
+        speed_kmh=float(dt.parameters.get("speed_kmh", DEFAULT_SPEED_KMH))))
+    return [(float(m), g.simplify(100)) for m, g in zip(union["minutes"], union.geometry,
+                                                        strict=True)]
 
 
 def comparison_payload(plans: list[Plan], communes: gpd.GeoDataFrame, *,

@@ -19,6 +19,9 @@ if TYPE_CHECKING:  # heavy: imported where used (the command line imports this m
     from geo.traveltime import TravelTimeMatrix
 
 MODELS = ("pmedian", "capacitated", "mclp", "lscp")
+#: Seconds a proposal may take when the caller sets no limit; past it, the best solution
+#: found is returned and its status gives the proven gap.
+DEFAULT_TIME_LIMIT = 120.0
 
 
 @dataclass
@@ -42,9 +45,12 @@ def propose(communes: gpd.GeoDataFrame, matrix: TravelTimeMatrix, *, k: int | No
     """Solve one model; candidates = the communes (``matrix`` is communes × communes).
 
     ``matrix.minutes[i, j]`` is the time from candidate site ``i`` to commune ``j``; the
-    solvers take clients × sites, hence the transpose. ``locked`` maps communes to the
-    seat (one of ``fixed``) they must stay with: every other site is made unreachable
-    for them, so the solvers (which give unreachable pairs no variable) cannot move them.
+    solvers take clients × sites, hence the transpose. ``time_limit`` defaults to
+    :data:`DEFAULT_TIME_LIMIT`; past it the best solution comes back with its gap in
+    ``result.status``. ``warm_start``: the p-median result for another K (its sites
+    start the local search). ``locked`` maps communes to the seat (one of ``fixed``) they
+    must stay with: every other site is made unreachable for them, so the solvers (which
+    give unreachable pairs no variable) cannot move them.
     """
     import numpy as np
 
@@ -52,6 +58,8 @@ def propose(communes: gpd.GeoDataFrame, matrix: TravelTimeMatrix, *, k: int | No
     from coverage.solvers import LSCP, MCLP, CapacitatedPMedian, PMedian
 
     codes = list(communes.index)
+    if time_limit is None:
+        time_limit = DEFAULT_TIME_LIMIT
     cost = matrix.minutes.T
     if locked:
         missing = sorted({s for s in locked.values() if s not in (fixed or [])})

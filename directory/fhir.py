@@ -60,6 +60,8 @@ _FHIR_DAYS = {"mon": "Mo", "tue": "Tu", "wed": "We", "thu": "Th", "fri": "Fr", "
               "sun": "Su"}
 #: Largest single JSON document (Bundle) read at once.
 MAX_BUNDLE_BYTES = 256 * 1024 ** 2
+#: Longest NDJSON line (one resource) read; a longer line is rejected unread.
+MAX_LINE_BYTES = 16 * 1024 ** 2
 _SUFFIXES = (".ndjson", ".json")
 
 
@@ -71,8 +73,8 @@ class _Index:
     positions: dict[str, tuple[float, float]] = field(default_factory=dict)
     hours: dict[str, str] = field(default_factory=dict)
     services: dict[str, list[ServiceRecord]] = field(default_factory=dict)
-    locations: list[tuple[str, int, str]] = field(default_factory=list)   # where, line, org
     resources: int = 0
+    errors: int = 0
 
 
 @dataclass
@@ -102,7 +104,9 @@ class FhirReader:
     extract_date: date | None = None
     rejections: list[Rejection] = field(default_factory=list)
     metadata: dict[str, str] = field(default_factory=dict)
-    progress: Callable[[int], None] | None = None
+    #: Called every 1,000 resources with (resources done, total): total is 0 during the
+    #: first pass (indexing), the number of resources during the second.
+    progress: Callable[[int, int], None] | None = None
 
     def __post_init__(self) -> None:
         self.path = Path(self.path)
@@ -158,7 +162,15 @@ class FhirReader:
                                     f"({exc}).") from exc
             yield from self._bundle(where, doc, line=1)
             return
-        for number, raw_line in enumerate(fh, start=1):
+        number = 0
+        while raw_line := fh.readline(MAX_LINE_BYTES + 1):
+            number += 1
+            if len(raw_line) > MAX_LINE_BYTES and not raw_line.endswith(b"\n"):
+                while (rest := fh.readline(MAX_LINE_BYTES)) and not rest.endswith(b"\n"):
+                    pass                      # skip the rest of the giant line, unread
+                yield where, number, (f"ligne de plus de {MAX_LINE_BYTES // 1024 ** 2} Mo : "
+                                      "ignorée")
+                continue
             if not raw_line.strip():
                 continue
             try:
@@ -177,7 +189,7 @@ class FhirReader:
     def _bundle(self, where: str, doc: Any, *, line: int) -> Iterator[tuple[str, int, Any]]:
         if isinstance(doc, dict) and doc.get("resourceType") == "Bundle":
             if self.extract_date is None:
-                stamp = str(doc.get("timestamp") or (doc.get("meta") or {}).get("lastUpdated") or "")
+                stamp = str(doc.get("timestamp") or _dict(doc.get("meta")).get("lastUpdated") or "")
                 self.extract_date = _date(stamp)
             entries = doc.get("entry") or []
             if not isinstance(entries, list):
@@ -195,8 +207,11 @@ class FhirReader:
     def _index(self) -> _Index:
         index = _Index()
         valid = 0
-        for where, number, resource in self._resources():
+        for seen, (_where, number, resource) in enumerate(self._resources(), start=1):
+            if self.progress is not None and seen % 1000 == 0:
+                self.progress(seen, 0)
             if isinstance(resource, str):
+                index.errors += 1
                 continue               # reported in pass 2
             if not isinstance(resource, dict):
                 continue
@@ -209,11 +224,11 @@ class FhirReader:
                 ref = _reference(resource.get("managingOrganization"))
                 if ref is None:
                     continue
-                index.locations.append((where, number, ref))
                 position = resource.get("position")
                 if isinstance(position, dict) and ref not in index.positions:
                     lat, lon = position.get("latitude"), position.get("longitude")
-                    if check_position(lat, lon) is None:
+                    if check_position(lat, lon) is None \
+                            and isinstance(lat, (int, float)) and isinstance(lon, (int, float)):
                         index.positions[ref] = (float(lat), float(lon))  # type: ignore[arg-type]
                 hours = _hours(resource.get("hoursOfOperation"), start="openingTime",
                                end="closingTime")
@@ -233,6 +248,7 @@ class FhirReader:
     def records(self) -> Iterator[StructureRecord]:
         """Yield one record per kept Organization; rejections accumulate meanwhile."""
         index = self._index()
+        index_errors = index.errors
         known = self.known_categories
         if known is None:
             from directory.taxonomy import category_codes
@@ -243,7 +259,7 @@ class FhirReader:
         counts = {"organisations": 0, "hors_departement": 0, "ressources": 0}
         for done, (where, number, resource) in enumerate(self._resources(), start=1):
             if self.progress is not None and done % 1000 == 0:
-                self.progress(done)
+                self.progress(done, index.resources + index_errors)
             prefix = "" if len(self._files) == 1 and "/" not in where else f"{where}, "
             counts["ressources"] += 1
 
@@ -285,6 +301,8 @@ class FhirReader:
             record.line = number
             counts["organisations"] += 1
             yield record
+        if self.progress is not None:
+            self.progress(counts["ressources"], counts["ressources"])
         self.metadata.update({k: str(v) for k, v in counts.items()})
         if self.extract_date:
             self.metadata["date"] = self.extract_date.isoformat()
@@ -321,7 +339,7 @@ class FhirReader:
                       known: frozenset[str], reject: Callable[..., None]
                       ) -> StructureRecord | None:
         rid = str(org.get("id") or "")
-        identifiers = org.get("identifier")
+        identifiers = _list(org.get("identifier"))
         if not isinstance(identifiers, list) or not identifiers:
             reject("organisation sans identifiant (FINESS, SIRET…)", rid[:100] or None)
             return None
@@ -358,16 +376,14 @@ class FhirReader:
             reject(f"catégorie FINESS inconnue « {category[:10]} » : absente de la taxonomie "
                    "de l'annuaire", source_id)
             return None
-        address = (org.get("address") or [{}])
-        address = address[0] if isinstance(address, list) and address \
-            and isinstance(address[0], dict) else {}
-        lines = [str(x).strip() for x in address.get("line") or [] if str(x).strip()]
+        address = _dict(next(iter(_list(org.get("address"))), {}))
+        lines = [str(x).strip() for x in _list(address.get("line")) if str(x).strip()]
         postal = str(address.get("postalCode") or "").strip()
         city = str(address.get("city") or "").strip()
         phone: str | None = None
         email: str | None = None
         website: str | None = None
-        for telecom in org.get("telecom") or []:
+        for telecom in _list(org.get("telecom")):
             if not isinstance(telecom, dict):
                 continue
             channel, value = telecom.get("system"), str(telecom.get("value") or "").strip()
@@ -377,11 +393,11 @@ class FhirReader:
                 email = value
             elif channel == "url" and website is None and value:
                 website = value
-        updated = _date(str((org.get("meta") or {}).get("lastUpdated") or ""))
+        updated = _date(str(_dict(org.get("meta")).get("lastUpdated") or ""))
         opened = None
-        for ext in org.get("extension") or []:
+        for ext in _list(org.get("extension")):
             if isinstance(ext, dict) and str(ext.get("url", "")).endswith("organization-period"):
-                opened = _date(str((ext.get("valuePeriod") or {}).get("start") or ""))
+                opened = _date(str(_dict(ext.get("valuePeriod")).get("start") or ""))
         if opened is not None and (problem := check_date(opened, what="date d'ouverture",
                                                          future_ok=True)):
             # Real FINESS typos (« 0202-02-24 »): the establishment stays, the date goes.
@@ -425,6 +441,16 @@ def read_fhir(path: str | Path, *, dept: str | None = None,
     return ReadResult(records=records, rejections=reader.rejections, metadata=reader.metadata)
 
 
+def _dict(value: Any) -> dict[str, Any]:
+    """``value`` when it is a JSON object, else an empty one (hostile input)."""
+    return value if isinstance(value, dict) else {}
+
+
+def _list(value: Any) -> list[Any]:
+    """``value`` when it is a JSON array, else an empty one (hostile input)."""
+    return value if isinstance(value, list) else []
+
+
 def _is_input(path: Path) -> bool:
     return path.name.lower().endswith((".ndjson", ".json", ".tar.gz", ".tgz"))
 
@@ -446,7 +472,7 @@ def _reference(value: Any) -> str | None:
 def _codings(value: Any) -> Iterator[dict[str, Any]]:
     for concept in value if isinstance(value, list) else [value]:
         if isinstance(concept, dict):
-            for coding in concept.get("coding") or []:
+            for coding in _list(concept.get("coding")):
                 if isinstance(coding, dict):
                     yield coding
 
@@ -458,8 +484,6 @@ def _dept_of(record: StructureRecord) -> str | None:
     postal = record.postal_code or ""
     if postal.startswith("97"):
         return postal[:3]
-    if postal.startswith("20") and finess[:2] in {"2A", "2B"}:
-        return finess[:2]
     return postal[:2] or (finess[:2] if finess else None)
 
 
@@ -471,7 +495,8 @@ def _hours(items: Any, *, start: str, end: str) -> str | None:
     for item in items:
         if not isinstance(item, dict):
             return None
-        days = tuple(_FHIR_DAYS[d] for d in item.get("daysOfWeek") or [] if d in _FHIR_DAYS)
+        days = tuple(_FHIR_DAYS[d] for d in _list(item.get("daysOfWeek"))
+                     if isinstance(d, str) and d in _FHIR_DAYS)
         if not days:
             continue
         if item.get("allDay"):
@@ -514,9 +539,9 @@ def _service(resource: dict[str, Any]) -> ServiceRecord:
     categories = [str(c.get("display") or c.get("code") or "")
                   for c in _codings(resource.get("category"))]
     zones: list[str] = []
-    for area in resource.get("coverageArea") or []:
+    for area in _list(resource.get("coverageArea")):
         if isinstance(area, dict):
-            for candidate in (str((area.get("identifier") or {}).get("value") or ""),
+            for candidate in (str(_dict(area.get("identifier")).get("value") or ""),
                               str(area.get("display") or "")):
                 if zone_kind(candidate):
                     zones.append(candidate.strip().upper())
@@ -533,15 +558,19 @@ def _service(resource: dict[str, Any]) -> ServiceRecord:
         source_id=str(resource.get("id") or "") or None)
 
 
-def _zone_extension(extensions: Any) -> list[str]:
-    """INSEE / SIREN / département codes of a ROR ``zoneIntervention`` extension."""
+def _zone_extension(extensions: Any, *, inside: bool = False) -> list[str]:
+    """INSEE / SIREN / département codes of a ROR ``zoneIntervention`` extension.
+
+    Codes are taken only inside an extension whose URL names ``zoneIntervention`` (or
+    ``zone-intervention``), at any depth of its nested extensions.
+    """
     out: list[str] = []
     for ext in extensions if isinstance(extensions, list) else []:
         if not isinstance(ext, dict):
             continue
-        url = str(ext.get("url") or "").lower()
-        nested = ext.get("extension")
-        if "zoneintervention" in url.replace("-", "").replace("_", "") or nested:
+        url = str(ext.get("url") or "").lower().replace("-", "").replace("_", "")
+        here = inside or "zoneintervention" in url
+        if here:
             for key in ("valueCode", "valueString"):
                 if isinstance(ext.get(key), str) and zone_kind(ext[key]):
                     out.append(ext[key].strip().upper())
@@ -549,6 +578,6 @@ def _zone_extension(extensions: Any) -> list[str]:
                 code = str(coding.get("code") or "")
                 if zone_kind(code):
                     out.append(code.strip().upper())
-            if nested:
-                out += _zone_extension(nested)
+        if ext.get("extension"):
+            out += _zone_extension(ext["extension"], inside=here)
     return out

@@ -81,6 +81,8 @@ def read_gisco_hospitals(path: str | Path, *, dept: str | None = None) -> ReadRe
                 raise MaillageError(f"« {path.name} » est vide : aucun hôpital à importer.")
     except UnicodeDecodeError as exc:
         raise MaillageError(f"« {path.name} » : encodage non reconnu (UTF-8 attendu).") from exc
+    except csv.Error as exc:   # e.g. a field over the csv module's 128 KiB limit
+        raise MaillageError(f"« {path.name} » : CSV illisible ({exc}).") from exc
     return result
 
 

@@ -79,6 +79,10 @@ class StructureRow(Base):
     last_updated: Mapped[date | None] = mapped_column(Date)
     status: Mapped[str] = mapped_column(String(10), server_default="open")
     closed_at: Mapped[date | None] = mapped_column(Date)
+    #: Temporary closure (works, staff holidays): from, until (None: until further notice).
+    closed_from: Mapped[date | None] = mapped_column(Date)
+    closed_until: Mapped[date | None] = mapped_column(Date)
+    closure_reason: Mapped[str | None] = mapped_column(String(300))
     search_text: Mapped[str] = mapped_column(Text, default="")
     search_vector: Mapped[Any] = mapped_column(
         TSVECTOR, Computed("to_tsvector('french'::regconfig, search_text)", persisted=True))
@@ -124,4 +128,5 @@ class ServiceRow(Base):
     fees_details: Mapped[str | None] = mapped_column(Text)
     zone_type: Mapped[str | None] = mapped_column(String(20))
     zone_codes: Mapped[list[str]] = mapped_column(ARRAY(String(9)), default=list)
+    opening_hours: Mapped[str | None] = mapped_column(String(300))
     structure: Mapped[StructureRow] = relationship(back_populates="services")

@@ -176,6 +176,10 @@ def check_position(lat: object, lon: object) -> str | None:
     if isinstance(lat, bool) or isinstance(lon, bool) \
             or not isinstance(lat, (int, float)) or not isinstance(lon, (int, float)):
         return f"coordonnées non numériques « {lat} ; {lon} »"
+    try:
+        lat, lon = float(lat), float(lon)
+    except OverflowError:
+        return "coordonnées hors limites (nombre démesuré)"
     if not (math.isfinite(lat) and math.isfinite(lon)):
         return f"coordonnées non finies « {lat} ; {lon} »"
     if not (-90 <= lat <= 90 and -180 <= lon <= 180):

@@ -13,7 +13,7 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import text
@@ -21,12 +21,21 @@ from sqlalchemy.engine import Connection
 
 from directory.store import STALE_AFTER
 from geo.errors import MaillageError
+from geo.fmt import de
 from geo.text import fold
 
 MAX_PER_PAGE = 100
 #: Minimum trigram word similarity for a query word to match despite a typo.
 WORD_SIMILARITY = 0.5
 SECTORS = ("sanitaire", "medico-social", "social")
+
+
+#: Longest query text accepted.
+MAX_QUERY_CHARS = 300
+#: Radius (km) of a search around a commune named in the query, when none is given.
+DEFAULT_RADIUS_KM = 20.0
+#: Words that say nothing of what is looked for (« hôpital de jour » searches hôpital, jour).
+STOPWORDS = frozenset("de du des la le les l d a au aux et en pour sur un une".split())  # noqa: SIM905
 
 
 @dataclass
@@ -43,8 +52,17 @@ class SearchQuery:
     sort: str = "relevance"        # relevance | distance
     page: int = 1
     per_page: int = 20
+    #: Read a commune named in ``q`` as the place of the search (« ehpad brioude »).
+    understand: bool = True
+    #: Département preferred in the ranking when there is no place (the user's).
+    prefer_dept: str | None = None
+    #: Only records open at this moment (local time) / on this day.
+    open_at: datetime | None = None
+    open_on: date | None = None
 
     def validate(self) -> None:
+        if len(self.q) > MAX_QUERY_CHARS:
+            raise MaillageError(f"Recherche trop longue ({MAX_QUERY_CHARS} caractères au plus).")
         if self.sector and self.sector not in SECTORS:
             raise MaillageError(f"Secteur inconnu « {self.sector} » (sanitaire, medico-social, social).")
         if self.sort not in {"relevance", "distance"}:
@@ -55,62 +73,128 @@ class SearchQuery:
             raise MaillageError(f"Taille de page limitée à {MAX_PER_PAGE}.")
         if (self.lat is None) != (self.lon is None):
             raise MaillageError("Indiquez à la fois lat et lon.")
+        for value in (self.lat, self.lon, self.radius_km):
+            if value is not None and not math.isfinite(value):
+                raise MaillageError("Nombre non fini refusé.")
         if self.lat is not None and not (-90 <= self.lat <= 90 and -180 <= (self.lon or 0) <= 180):
             raise MaillageError("Coordonnées hors limites.")
         if self.radius_km is not None and not (0 < self.radius_km <= 500):
             raise MaillageError("Le rayon doit être compris entre 0 et 500 km.")
+        if self.prefer_dept and not re.fullmatch(r"\d[\dAB]\d?", self.prefer_dept):
+            raise MaillageError(f"Département inconnu « {self.prefer_dept} ».")
+
+
+def now_in_france() -> datetime:
+    """The local time of metropolitan France (naive), for « ouvert maintenant »."""
+    from zoneinfo import ZoneInfo
+
+    return datetime.now(ZoneInfo("Europe/Paris")).replace(tzinfo=None)
 
 
 def _words(q: str) -> list[str]:
-    return [w for w in fold(q).split() if len(w) >= 2][:8]
+    words = [w for w in re.sub(r"[^a-z0-9]+", " ", fold(q)).split() if len(w) >= 2]
+    meaningful = [w for w in words if w not in STOPWORDS]
+    return (meaningful or words)[:8]
+
+
+@dataclass
+class _Plan:
+    """A query resolved: the text searched, the place (and where it came from)."""
+
+    text: str
+    place: dict[str, Any] | None
+    center: tuple[float, float] | None
+    radius_km: float | None
+
+
+def _resolve(conn: Connection, query: SearchQuery) -> _Plan:
+    from directory.query import understand
+
+    text_q, place, radius = query.q, None, query.radius_km
+    code = query.commune
+    if not code and query.lat is None and query.understand and query.q.strip():
+        from directory.query import IndexWords, matcher_for
+
+        understood = understand(query.q, matcher_for(conn), vocabulary=IndexWords(conn))
+        if understood.place is not None:
+            code, text_q = understood.place.code, understood.text
+            place = {"source": "query", "words": understood.place_words}
+            radius = radius or DEFAULT_RADIUS_KM
+    if code:
+        row = conn.execute(text("SELECT code, nom, departement, ST_X(ST_Transform(point, 4326)) "
+                                "AS lon, ST_Y(ST_Transform(point, 4326)) AS lat FROM communes "
+                                "WHERE code = :c"), {"c": code}).one_or_none()
+        if row is None:
+            raise MaillageError(f"Commune inconnue « {code} ».")
+        place = {"code": row.code, "name": row.nom, "departement": row.departement,
+                 "label": f"{row.nom} ({row.code})", "around": f"autour {de(row.nom)} ({row.code})",
+                 "source": "commune", "words": "",
+                 **(place or {})}
+        return _Plan(text_q, place, (row.lon, row.lat), radius)
+    if query.lat is not None and query.lon is not None:
+        return _Plan(text_q, None, (query.lon, query.lat), radius)
+    return _Plan(text_q, None, None, radius)
 
 
 def search(conn: Connection, query: SearchQuery, *, today: date | None = None) -> dict[str, Any]:
-    """Run a search; returns a GeoJSON FeatureCollection with ``total``, ``page``…"""
+    """Run a search; returns a GeoJSON FeatureCollection with ``total``, ``page``…
+
+    A commune named in the query (« ehpad brioude ») becomes the place of the search
+    unless ``query.commune`` or a point is given or ``query.understand`` is false; the
+    answer's ``place`` says which commune was used (``source`` = ``query`` when it was
+    read in the text) and ``text`` the words searched. See ``docs/search.md``.
+    """
     query.validate()
-    conn.execute(text("SELECT set_config('pg_trgm.word_similarity_threshold', :v, true)"),
-                 {"v": str(WORD_SIMILARITY)})
-    params: dict[str, Any] = {"limit": query.per_page,
-                              "offset": (query.page - 1) * query.per_page}
+    plan = _resolve(conn, query)
+    result = _run(conn, query, plan, today=today)
+    result["place"] = plan.place
+    result["text"] = plan.text
+    result["radius_km"] = plan.radius_km if plan.center is not None else None
+    if result["total"] == 0:
+        result["help"] = zero_result_help(conn, query, plan)
+    return result
+
+
+def _filters(conn: Connection, query: SearchQuery, plan: _Plan, *, words: bool = True,
+             radius: bool = True, sector: bool = True, category: bool = True,
+             public: bool = True, opening: bool = True
+             ) -> tuple[list[str], list[str], list[str], dict[str, Any], str]:
+    """WHERE clauses, exact-match and rank terms, parameters, distance SQL."""
+    params: dict[str, Any] = {}
     where: list[str] = ["s.point IS NOT NULL", "s.status = 'open'"]
+    exact_terms: list[str] = []
     rank_terms: list[str] = []
-    for i, word in enumerate(_words(query.q)):
+    for i, word in enumerate(_words(plan.text) if words else []):
         params[f"w{i}"] = word
-        params[f"t{i}"] = re.sub(r"[^a-z0-9]", "", word) + ":*"
+        params[f"t{i}"] = word + ":*"
+        params[f"x{i}"] = f" {word} "
         # "<%" is word_similarity ≥ pg_trgm.word_similarity_threshold, served by the GIN
         # trigram index (a plain word_similarity() call would scan every row).
         where.append(f"(s.search_vector @@ to_tsquery('french', :t{i}) "
                      f"OR :w{i} <% s.search_text)")
+        # search_text is folded words separated by single spaces: a whole word is
+        # « space word space » in the padded text (cheaper than a regular expression).
+        exact_terms.append(f"(strpos(' ' || s.search_text || ' ', :x{i}) > 0)::int")
         rank_terms.append(f"word_similarity(:w{i}, s.search_text)")
         rank_terms.append(f"ts_rank(s.search_vector, to_tsquery('french', :t{i}))")
-    if query.sector:
+    if query.sector and sector:
         where.append("s.sector = :sector")
         params["sector"] = query.sector
-    if query.category:
+    if query.category and category:
         where.append("s.category_code = :category")
         params["category"] = query.category
-    if query.public:
+    if query.public and public:
         where.append("EXISTS (SELECT 1 FROM services v WHERE v.structure_id = s.id "
                      "AND :public = ANY(v.publics))")
         params["public"] = query.public
-    center = None
-    if query.commune:
-        row = conn.execute(text("SELECT ST_X(ST_Transform(point, 4326)) AS lon, "
-                                "ST_Y(ST_Transform(point, 4326)) AS lat FROM communes "
-                                "WHERE code = :c"), {"c": query.commune}).one_or_none()
-        if row is None:
-            raise MaillageError(f"Commune inconnue « {query.commune} ».")
-        center = (row.lon, row.lat)
-    elif query.lat is not None and query.lon is not None:
-        center = (query.lon, query.lat)
     distance_sql = "NULL::float"
-    if center is not None:
-        params["clon"], params["clat"] = center
+    if plan.center is not None:
+        params["clon"], params["clat"] = plan.center
         point = "ST_SetSRID(ST_MakePoint(:clon, :clat), 4326)::geography"
         distance_sql = f"ST_Distance(s.point::geography, {point}) / 1000.0"
-        if query.radius_km:
+        if plan.radius_km and radius:
             where.append(f"ST_DWithin(s.point::geography, {point}, :radius)")
-            params["radius"] = query.radius_km * 1000.0
+            params["radius"] = plan.radius_km * 1000.0
     if query.serves:
         row = conn.execute(text("SELECT code, epci, departement FROM communes WHERE code = :c"),
                            {"c": query.serves}).one_or_none()
@@ -122,52 +206,232 @@ def search(conn: Connection, query: SearchQuery, *, today: date | None = None) -
             "(v.zone_type = 'epci' AND :se = ANY(v.zone_codes)) OR "
             "(v.zone_type = 'departement' AND :sd = ANY(v.zone_codes))))")
         params.update(sc=row.code, se=row.epci or "", sd=row.departement)
-    rank_sql = " + ".join(rank_terms) if rank_terms else "0"
-    if query.sort == "distance" and center is not None:
+    if opening and (query.open_at is not None or query.open_on is not None):
+        params["open_ids"] = _open_ids(conn, query, where, params)
+        where.append("s.id = ANY(:open_ids)")
+    return where, exact_terms, rank_terms, params, distance_sql
+
+
+def _open_ids(conn: Connection, query: SearchQuery, where: list[str],
+              params: dict[str, Any]) -> list[int]:
+    """Ids, among the rows the other filters keep, open at ``open_at`` / on ``open_on``."""
+    from directory.opening_hours import open_at, open_on
+
+    # Built from constant fragments only; every user value is a bound parameter.
+    rows = conn.execute(text(
+        "SELECT s.id, s.opening_hours, s.closed_from, s.closed_until FROM structures s "  # noqa: S608
+        f"WHERE {' AND '.join(where)} AND s.opening_hours IS NOT NULL"), params).all()
+    out = []
+    for row in rows:
+        if query.open_at is not None:
+            moment = query.open_at
+            if _temporarily_closed(row, moment.date()):
+                continue
+            if open_at(row.opening_hours, moment) is True:
+                out.append(row.id)
+        elif query.open_on is not None:
+            if _temporarily_closed(row, query.open_on):
+                continue
+            if open_on(row.opening_hours, query.open_on) is True:
+                out.append(row.id)
+    return out
+
+
+def _temporarily_closed(row: Any, day: date) -> bool:
+    start, end = row.closed_from, row.closed_until
+    if start is None:
+        return False
+    return start <= day and (end is None or day <= end)
+
+
+def _run(conn: Connection, query: SearchQuery, plan: _Plan, *, today: date | None
+         ) -> dict[str, Any]:
+    conn.execute(text("SELECT set_config('pg_trgm.word_similarity_threshold', :v, true)"),
+                 {"v": str(WORD_SIMILARITY)})
+    where, exact_terms, rank_terms, params, distance_sql = _filters(conn, query, plan)
+    params.update(limit=query.per_page, offset=(query.page - 1) * query.per_page)
+    # Around a place the order is exact words, then distance: no text rank to compute.
+    rank_sql = " + ".join(rank_terms) if rank_terms and plan.center is None else "0"
+    exact_sql = " + ".join(exact_terms) if exact_terms else "0"
+    dept_sql = "0"
+    if plan.center is None and query.prefer_dept:
+        dept_sql = "(s.commune_code LIKE :pdept || '%')::int"
+        params["pdept"] = query.prefer_dept
+    if query.sort == "distance" and plan.center is not None:
         order = "distance_km ASC, s.name"
+    elif plan.center is not None:
+        # Around a place: the records matching every word exactly first, nearest first.
+        order = "exact DESC, distance_km ASC, s.name"
     elif rank_terms:
-        order = "rank DESC, distance_km ASC NULLS LAST, s.name"
+        order = "exact DESC, in_dept DESC, rank DESC, s.name"
     else:
-        order = "distance_km ASC NULLS LAST, s.name"
+        order = "in_dept DESC, s.name"
     # Built from constant fragments only; every user value is a bound parameter.
     sql = f"""
         SELECT s.id, s.name, s.category_code, c.label AS category_label, s.sector,
                s.commune_code, s.commune_name, s.address, s.phone, s.approximate_location,
                s.last_verified, s.finess_et, s.display_name, s.official_name,
-               s.opening_hours, s.last_updated, {SOURCES_SQL} AS sources,
+               s.opening_hours, s.last_updated, s.closed_from, s.closed_until,
+               {SOURCES_SQL} AS sources,
                ST_X(s.point) AS lon, ST_Y(s.point) AS lat,
-               {distance_sql} AS distance_km, {rank_sql} AS rank,
-               count(*) OVER () AS total
+               {distance_sql} AS distance_km, {rank_sql} AS rank, {exact_sql} AS exact,
+               {dept_sql} AS in_dept, count(*) OVER () AS total
         FROM structures s LEFT JOIN categories c ON c.code = s.category_code
         WHERE {' AND '.join(where)}
         ORDER BY {order}
         LIMIT :limit OFFSET :offset"""  # noqa: S608
     rows = conn.execute(text(sql), params).mappings().all()
     limit_date = (today or date.today()) - STALE_AFTER
-    features = []
-    for r in rows:
-        features.append({
-            "type": "Feature",
-            "geometry": {"type": "Point", "coordinates": [round(r["lon"], 6), round(r["lat"], 6)]},
-            "properties": {
-                "id": r["id"], "name": r["name"], "category_code": r["category_code"],
-                "category_label": r["category_label"], "sector": r["sector"],
-                "commune_code": r["commune_code"], "commune_name": r["commune_name"],
-                "address": r["address"], "phone": r["phone"],
-                "distance_km": None if r["distance_km"] is None
-                else round(float(r["distance_km"]), 2),
-                "approximate_location": r["approximate_location"],
-                "last_verified": r["last_verified"].isoformat() if r["last_verified"] else None,
-                "stale": r["last_verified"] is None or r["last_verified"] < limit_date,
-                "finess_et": r["finess_et"], "display_name": r["display_name"],
-                "official_name": r["official_name"], "opening_hours": r["opening_hours"],
-                "last_updated": r["last_updated"].isoformat() if r["last_updated"] else None,
-                "sources": _sources(r["sources"]),
-            }})
+    now = now_in_france()
+    features = [_feature(r, limit_date, now) for r in rows]
     total = int(rows[0]["total"]) if rows else 0
     return {"type": "FeatureCollection", "features": features, "total": total,
             "page": query.page, "per_page": query.per_page,
             "pages": math.ceil(total / query.per_page) if total else 0}
+
+
+def _open_now(r: Any, now: datetime) -> bool | None:
+    """Open at ``now`` (temporary closure first), ``None`` when the hours do not say."""
+    from directory.opening_hours import open_at
+
+    start, end = r["closed_from"], r["closed_until"]
+    if start is not None and start <= now.date() and (end is None or now.date() <= end):
+        return False
+    return open_at(r["opening_hours"], now) if r["opening_hours"] else None
+
+
+def _feature(r: Any, limit_date: date, now: datetime) -> dict[str, Any]:
+    return {
+        "type": "Feature",
+        "geometry": {"type": "Point", "coordinates": [round(r["lon"], 6), round(r["lat"], 6)]},
+        "properties": {
+            "id": r["id"], "name": r["name"], "category_code": r["category_code"],
+            "category_label": r["category_label"], "sector": r["sector"],
+            "commune_code": r["commune_code"], "commune_name": r["commune_name"],
+            "address": r["address"], "phone": r["phone"],
+            "distance_km": None if r["distance_km"] is None
+            else round(float(r["distance_km"]), 2),
+            "approximate_location": r["approximate_location"],
+            "last_verified": r["last_verified"].isoformat() if r["last_verified"] else None,
+            "stale": r["last_verified"] is None or r["last_verified"] < limit_date,
+            "finess_et": r["finess_et"], "display_name": r["display_name"],
+            "official_name": r["official_name"], "opening_hours": r["opening_hours"],
+            "last_updated": r["last_updated"].isoformat() if r["last_updated"] else None,
+            "closed_from": r["closed_from"].isoformat() if r["closed_from"] else None,
+            "closed_until": r["closed_until"].isoformat() if r["closed_until"] else None,
+            "sources": _sources(r["sources"]),
+            "open_now": _open_now(r, now),
+        }}
+
+
+def _count(conn: Connection, query: SearchQuery, plan: _Plan, **drop: bool) -> int:
+    where, _e, _r, params, _d = _filters(conn, query, plan, **drop)
+    # Built from constant fragments only; every user value is a bound parameter.
+    return int(conn.execute(text(
+        f"SELECT count(*) FROM structures s WHERE {' AND '.join(where)}"), params  # noqa: S608
+    ).scalar_one())
+
+
+def zero_result_help(conn: Connection, query: SearchQuery, plan: _Plan) -> dict[str, Any]:
+    """Why a search found nothing, and the nearest ways out (French, for people).
+
+    Returns
+    -------
+    dict
+        ``reason`` (a sentence), ``suggestions`` (each ``label``, ``params``: the API
+        parameters to change, ``total``: what the changed search finds), ``did_you_mean``
+        (a word of the index close to an unknown query word, or ``None``) and
+        ``closest`` (up to 3 records most similar to the text, ignoring the radius).
+    """
+    from geo.fmt import plural
+
+    suggestions: list[dict[str, Any]] = []
+    where_txt = f" {plan.place['around']}" if plan.place else ""
+    if plan.center is not None and plan.radius_km:
+        where, _e, _r, params, distance_sql = _filters(conn, query, plan, radius=False)
+        nearest = conn.execute(text(
+            f"SELECT min({distance_sql}) FROM structures s WHERE {' AND '.join(where)}"),  # noqa: S608
+            params).scalar()
+        if nearest is not None:
+            wider = next((r for r in (5, 10, 20, 30, 50, 100, 200, 500) if r >= nearest),
+                         500)
+            suggestions.append({"label": f"Élargir le rayon à {wider} km (le plus proche est "
+                                         f"à {fr_km(nearest)})",
+                                "params": {"radius_km": wider}, "total": None})
+    for name, label in (("sector", "secteur"), ("category", "catégorie"),
+                        ("public", "public")):
+        if getattr(query, name):
+            n = _count(conn, query, plan, **{name: False})
+            if n:
+                suggestions.append({"label": f"Retirer le filtre {label} "
+                                             f"({plural(n, 'résultat')})",
+                                    "params": {name: None}, "total": n})
+    if query.open_at is not None or query.open_on is not None:
+        n = _count(conn, query, plan, opening=False)
+        if n:
+            suggestions.append({"label": f"Retirer le filtre d'ouverture "
+                                         f"({plural(n, 'résultat')})",
+                                "params": {"ouvert": None}, "total": n})
+    if plan.place and plan.place.get("source") == "query":
+        suggestions.append({"label": f"Chercher « {plan.place['words']} » comme un mot, "
+                                     "pas comme une commune",
+                            "params": {"understand": False}, "total": None})
+    words = _words(plan.text)
+    did_you_mean = None
+    unknown = [w for w in words if not conn.execute(text(
+        "SELECT EXISTS (SELECT 1 FROM structures s WHERE s.status = 'open' AND "
+        "(s.search_vector @@ to_tsquery('french', :t) OR :w <% s.search_text))"),
+        {"t": w + ":*", "w": w}).scalar()]
+    if unknown:
+        fixed = []
+        for w in words:
+            if w in unknown:
+                best = conn.execute(text(
+                    "SELECT t.w FROM (SELECT DISTINCT regexp_split_to_table(search_text, "
+                    "'\\s+') AS w FROM structures WHERE status = 'open') t "
+                    "WHERE length(t.w) >= 3 AND similarity(t.w, :w) >= 0.3 "
+                    "ORDER BY similarity(t.w, :w) DESC, t.w LIMIT 1"), {"w": w}).scalar()
+                fixed.append(best or w)
+            else:
+                fixed.append(w)
+        if fixed != words:
+            # The whole query, as the user would type it again (with the place read in it).
+            read = plan.place.get("words") if plan.place and plan.place.get("source") == \
+                "query" else ""
+            did_you_mean = " ".join([*fixed, *([read] if read else [])])
+    closest: list[dict[str, Any]] = []
+    if words:
+        where, _e, _r, params, distance_sql = _filters(conn, query, plan, words=False,
+                                                       radius=False)
+        params["qtext"] = " ".join(words)
+        rows = conn.execute(text(
+            f"SELECT s.id, s.name, s.commune_name, {distance_sql} AS distance_km, "  # noqa: S608
+            "word_similarity(:qtext, s.search_text) AS sim FROM structures s "
+            f"WHERE {' AND '.join(where)} ORDER BY sim DESC, distance_km ASC NULLS LAST "
+            "LIMIT 3"), params).mappings().all()
+        closest = [{"id": r["id"], "name": r["name"], "commune_name": r["commune_name"],
+                    "distance_km": None if r["distance_km"] is None
+                    else round(float(r["distance_km"]), 2)} for r in rows if r["sim"] > 0.2]
+    if plan.text.strip():
+        reason = f"Aucune ressource ne correspond à « {plan.text.strip()} »{where_txt}"
+    else:
+        reason = f"Aucune ressource{where_txt}"
+    if plan.radius_km and plan.center is not None:
+        reason += f" dans un rayon de {fr_km(plan.radius_km)}"
+    filters = [n for n in ("sector", "category", "public") if getattr(query, n)]
+    if query.open_at is not None or query.open_on is not None:
+        filters.append("ouverture")
+    if filters:
+        reason += " avec " + plural(len(filters), "filtre", "filtres")
+    return {"reason": reason + ".", "suggestions": suggestions, "did_you_mean": did_you_mean,
+            "closest": closest}
+
+
+def fr_km(value: float) -> str:
+    """« 12,5 km »."""
+    from geo.fmt import fr_float
+
+    return f"{fr_float(float(value), 1).replace(',0', '')} km"
 
 
 #: People-facing names of the sources (never a technical identifier on a page).
@@ -190,7 +454,46 @@ def source_label_fr(source: str, day: date | str | None) -> str:
 
 def _sources(value: Any) -> list[dict[str, Any]]:
     return [{"source": item["source"], "date": item["date"],
-             "label": source_label_fr(item["source"], item["date"])} for item in value or []]
+             "label": source_label_fr(item["source"], item["date"]),
+             "short": _short_label(item["source"], item["date"])} for item in value or []]
+
+
+def _short_label(source: str, day: date | str | None) -> str:
+    """« FINESS (08/01/2021) »."""
+    name = SOURCE_LABELS.get(source, source.split(":")[0].replace("-", " ").capitalize())
+    if isinstance(day, str):
+        day = date.fromisoformat(day[:10])
+    return f"{name} ({day.strftime('%d/%m/%Y')})" if day else name
+
+
+def distance_from(conn: Connection, *, structure_id: int, commune_code: str
+                  ) -> dict[str, Any] | None:
+    """Distance (km, as the crow flies) from a commune's point to a structure, with the
+    commune's name and position; ``None`` when either is unknown."""
+    row = conn.execute(text(
+        "SELECT c.code, c.nom, ST_X(ST_Transform(c.point, 4326)) AS lon, "
+        "ST_Y(ST_Transform(c.point, 4326)) AS lat, ST_Distance(s.point::geography, "
+        "ST_Transform(c.point, 4326)::geography) / 1000.0 AS km FROM structures s, communes c "
+        "WHERE s.id = :id AND c.code = :c AND s.point IS NOT NULL"),
+        {"id": structure_id, "c": commune_code}).mappings().one_or_none()
+    if row is None:
+        return None
+    return {"code": row["code"], "name": row["nom"], "lon": row["lon"], "lat": row["lat"],
+            "km": round(float(row["km"]), 2), "around": f"{de(row['nom'])} ({row['code']})"}
+
+
+def place_of(conn: Connection, *, q: str, commune: str | None, understand: bool = True
+             ) -> str | None:
+    """The INSEE code a search was centred on: its commune, else the one read in ``q``."""
+    if commune:
+        return commune
+    if not understand or not q.strip():
+        return None
+    from directory.query import IndexWords, matcher_for
+    from directory.query import understand as read
+
+    found = read(q, matcher_for(conn), vocabulary=IndexWords(conn)).place
+    return found.code if found else None
 
 
 def structure_detail(conn: Connection, structure_id: int, *, today: date | None = None
@@ -205,15 +508,19 @@ def structure_detail(conn: Connection, structure_id: int, *, today: date | None 
         return None
     services = conn.execute(text(
         "SELECT id, name, description, publics, thematiques, access_conditions, fees, "
-        "fees_details, zone_type, zone_codes FROM services WHERE structure_id = :id ORDER BY id"),
+        "fees_details, zone_type, zone_codes, opening_hours FROM services "
+        "WHERE structure_id = :id ORDER BY id"),
         {"id": structure_id}).mappings().all()
     limit_date = (today or date.today()) - STALE_AFTER
     out = {k: row[k] for k in ("id", "name", "category_code", "category_label", "sector",
                                "finess_et", "finess_ej", "siret", "address", "postal_code",
                                "commune_code", "commune_name", "approximate_location", "phone",
                                "email", "website", "opening_hours", "description", "source",
-                               "source_id", "display_name", "official_name", "status")}
+                               "source_id", "display_name", "official_name", "status",
+                               "closed_from", "closed_until", "closure_reason")}
     out["sources"] = _sources(row["sources"])
+    for key in ("closed_from", "closed_until"):
+        out[key] = row[key].isoformat() if row[key] else None
     out["last_updated"] = row["last_updated"].isoformat() if row["last_updated"] else None
     out["closed_at"] = row["closed_at"].isoformat() if row["closed_at"] else None
     out["lon"], out["lat"] = row["lon"], row["lat"]

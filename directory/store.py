@@ -35,6 +35,9 @@ class ImportReport:
     unchanged: list[str] = field(default_factory=list)
     merged: list[str] = field(default_factory=list)
     closed: list[str] = field(default_factory=list)
+    older: list[str] = field(default_factory=list)
+    #: Structures of the file's records by département (``"?"``: no commune).
+    by_dept: dict[str, int] = field(default_factory=dict)
     rejected: list[Rejection] = field(default_factory=list)
     approximate: list[str] = field(default_factory=list)
     outside_communes: list[str] = field(default_factory=list)
@@ -49,6 +52,13 @@ class ImportReport:
         warnings = sum(r.kept for r in self.rejected)
         if warnings:
             lines.append(f"Gardées avec un signalement : {warnings}")
+        if self.by_dept:
+            lines.append("Par département : " + " ; ".join(
+                f"{'sans commune' if d == '?' else d} : {n}"
+                for d, n in sorted(self.by_dept.items())))
+        if self.older:
+            lines.append(f"Plus anciennes que les données déjà importées de la même source, "
+                         f"ignorées : {len(self.older)}")
         if self.closed:
             lines.append(f"Disparues de l'extraction, marquées fermées : {len(self.closed)}")
         if self.approximate:
@@ -118,13 +128,47 @@ def _hash(fields_: dict[str, Any]) -> str:
 
 def search_text(record: StructureRecord, *, category_label: str, commune_name: str,
                 other_names: Iterable[str] = ()) -> str:
-    """Folded text indexed for full-text and trigram search."""
+    """Folded text indexed for full-text and trigram search: THE index builder.
+
+    Every import (:func:`upsert`, through ``_write_structure``) and the editor (through
+    :func:`reindex_structure`) build a record's search text here, so that an edit changes
+    what the record is found by only through the fields it changed: the name(s), the
+    category's label and keywords, the commune, the description, the services.
+    """
     parts = [record.name, record.display_name or "", *other_names, category_label,
              KEYWORDS.get(record.category_code or "", ""), commune_name,
              record.description or ""]
     for service in record.services:
         parts += [service.name, " ".join(service.publics)]
     return " ".join(dict.fromkeys(fold(p) for p in parts if p))
+
+
+def reindex_structure(conn: Session | Any, structure_id: int) -> str:
+    """Rebuild a structure's search text from its current row (after an edit).
+
+    Uses :func:`search_text` with what an import gives it: the official name and the
+    name people read (possibly edited), every name its sources gave, the category, the
+    commune, the description and the services. Returns the new text.
+    """
+    row = conn.execute(text(
+        "SELECT s.name, s.official_name, s.category_code, s.description, s.commune_name, "
+        "coalesce(c.label, '') AS label FROM structures s LEFT JOIN categories c "
+        "ON c.code = s.category_code WHERE s.id = :id"), {"id": structure_id}).one()
+    names = [r[0] for r in conn.execute(text(
+        "SELECT fields->>'name' FROM structure_sources WHERE structure_id = :id "
+        "AND fields->>'name' IS NOT NULL ORDER BY source_date DESC NULLS LAST, id"),
+        {"id": structure_id})]
+    services = [ServiceRecord(name=r.name, publics=list(r.publics or [])) for r in conn.execute(
+        text("SELECT name, publics FROM services WHERE structure_id = :id ORDER BY id"),
+        {"id": structure_id})]
+    record = StructureRecord(source="", source_id="", name=row.official_name or row.name,
+                             display_name=row.name, category_code=row.category_code,
+                             description=row.description, services=services)
+    value = search_text(record, category_label=row.label, commune_name=row.commune_name or "",
+                        other_names=names)
+    conn.execute(text("UPDATE structures SET search_text = :t WHERE id = :id"),
+                 {"t": value, "id": structure_id})
+    return value
 
 
 #: Fields a structure takes from its sources, most recent source first.
@@ -149,14 +193,15 @@ def merge_sources(rows: list[dict[str, Any]]) -> tuple[StructureRecord, dict[str
         ``last_updated``, ``official_name``, ``other_names``.
     """
     ordered = sorted(rows, key=lambda r: (r["source_date"] or date.min, r["id"]), reverse=True)
-    first = ordered[0]
+    # A source row without fields (none in practice) cannot name the structure.
+    first = next((r for r in ordered if r["fields"].get("name")), ordered[0])
     merged: dict[str, Any] = {}
     for name in _MERGED:
         merged[name] = next((r["fields"].get(name) for r in ordered
                              if r["fields"].get(name) not in (None, "")), None)
     # The name people read comes with the name it was made from (same source).
-    merged["name"] = first["fields"]["name"]
-    merged["display_name"] = first["fields"].get("display_name") or first["fields"]["name"]
+    merged["name"] = first["fields"].get("name") or ""
+    merged["display_name"] = first["fields"].get("display_name") or merged["name"] or None
     placed = next((r for r in ordered if r["fields"].get("lat") is not None
                    and not r["fields"].get("approximate")), None)
     located = next((r for r in ordered if r["fields"].get("commune_code")), None)
@@ -164,7 +209,7 @@ def merge_sources(rows: list[dict[str, Any]]) -> tuple[StructureRecord, dict[str
     verified = [date.fromisoformat(r["fields"]["last_verified"]) for r in ordered
                 if r["fields"].get("last_verified")]
     record = StructureRecord(
-        source=first["source"], source_id=first["fields"]["source_id"], **merged,
+        source=first["source"], source_id=first["fields"].get("source_id", ""), **merged,
         commune_code=located["fields"]["commune_code"] if located else None,
         commune_name=located["fields"].get("commune_name") if located else
         next((r["fields"].get("commune_name") for r in ordered
@@ -204,19 +249,28 @@ def upsert(session: Session, result: RecordSource, *, source_label: str,
         text("SELECT code, label, sector FROM categories"))}
     finess_owner: dict[str, int] = {r.finess_et: r.id for r in session.execute(text(
         "SELECT id, finess_et FROM structures WHERE finess_et IS NOT NULL"))}
-    known: dict[str, dict[str, tuple[int, int, str, date | None]]] = {}
+    known: dict[str, dict[str, tuple[int, int, str, date | None, date | None]]] = {}
     seen: dict[str, set[str]] = {}
     depts: set[str] = {dept} if dept else set()
     for record in result.records:
         if record.source not in known:
             known[record.source] = {r.source_id: (r.id, r.structure_id, r.content_hash,
-                                                  r.closed_at) for r in session.execute(text(
-                "SELECT id, structure_id, source_id, content_hash, closed_at "
+                                                  r.closed_at, r.source_date)
+                                    for r in session.execute(text(
+                "SELECT id, structure_id, source_id, content_hash, closed_at, source_date "
                 "FROM structure_sources WHERE source = :s"), {"s": record.source})}
             seen[record.source] = set()
         seen[record.source].add(record.source_id)
         _write_record(session, record, report, cats, finess_owner, known[record.source], depts)
     report.rejected = sorted([*result.rejections, *report.rejected], key=lambda r: r.line)
+    for source, ids in seen.items():
+        for row in session.execute(text(
+                "SELECT coalesce(CASE WHEN s.commune_code LIKE '97%' THEN left(s.commune_code, 3) "
+                "ELSE left(s.commune_code, 2) END, '?') AS dept, count(DISTINCT s.id) AS n "
+                "FROM structure_sources ss JOIN structures s ON s.id = ss.structure_id "
+                "WHERE ss.source = :s AND ss.source_id = ANY(:ids) GROUP BY 1"),
+                {"s": source, "ids": list(ids)}):
+            report.by_dept[row.dept] = report.by_dept.get(row.dept, 0) + int(row.n)
     report.metadata = dict(result.metadata)
     if close_missing and result.metadata.get("date"):
         extract = date.fromisoformat(result.metadata["date"])
@@ -234,7 +288,8 @@ def _dept(commune_code: str | None) -> str | None:
 
 def _write_record(session: Session, record: StructureRecord, report: ImportReport,
                   cats: dict[str, tuple[str, str]], finess_owner: dict[str, int],
-                  known: dict[str, tuple[int, int, str, date | None]], depts: set[str]) -> None:
+                  known: dict[str, tuple[int, int, str, date | None, date | None]],
+                  depts: set[str]) -> None:
     line = record.line
     if record.category_code and record.category_code not in cats:
         report.rejected.append(Rejection(line, f"catégorie inconnue « {record.category_code} »",
@@ -245,6 +300,10 @@ def _write_record(session: Session, record: StructureRecord, report: ImportRepor
     previous = known.get(record.source_id)
     if previous is not None and previous[2] == digest and previous[3] is None:
         report.unchanged.append(record.source_id)
+        return
+    record_date = record.last_verified or record.source_updated_on
+    if previous is not None and previous[4] and record_date and record_date < previous[4]:
+        report.older.append(record.source_id)   # an older extract never undoes a newer one
         return
     commune = _resolve_commune(session, record)
     if commune is None and record.lon is None:
@@ -302,7 +361,7 @@ def _write_record(session: Session, record: StructureRecord, report: ImportRepor
             "CAST(:fields AS jsonb), :hash)"), {**params, "sid": new_id})
     if merged.finess_et:
         finess_owner[merged.finess_et] = new_id
-    known[record.source_id] = (0, new_id, digest, None)
+    known[record.source_id] = (0, new_id, digest, None, record_date)
     outcome.append(record.source_id)
 
 
@@ -360,14 +419,14 @@ def _write_services(session: Session, structure_id: int, services: list[ServiceR
     for service in services:
         session.execute(text(
             "INSERT INTO services (structure_id, name, description, publics, thematiques, "
-            "access_conditions, fees, fees_details, zone_type, zone_codes) VALUES (:sid, "
-            ":name, :description, :publics, :thematiques, :access, :fees, :fees_details, "
-            ":zone_type, :zone_codes)"),
+            "access_conditions, fees, fees_details, zone_type, zone_codes, opening_hours) "
+            "VALUES (:sid, :name, :description, :publics, :thematiques, :access, :fees, "
+            ":fees_details, :zone_type, :zone_codes, :hours)"),
             {"sid": structure_id, "name": service.name, "description": service.description,
              "publics": service.publics, "thematiques": service.thematiques,
              "access": service.access_conditions, "fees": service.fees,
              "fees_details": service.fees_details, "zone_type": service.zone_type,
-             "zone_codes": service.zone_codes})
+             "zone_codes": service.zone_codes, "hours": service.opening_hours})
 
 
 def _close_missing(session: Session, source: str, seen: set[str], *, extract: date,
@@ -382,7 +441,9 @@ def _close_missing(session: Session, source: str, seen: set[str], *, extract: da
     for row in rows:
         if row.source_id in seen or _dept(row.commune_code) not in depts:
             continue
-        session.execute(text("UPDATE structure_sources SET closed_at = :d WHERE id = :id"),
+        # The source vouches for the closure on the extract's date.
+        session.execute(text("UPDATE structure_sources SET closed_at = :d, source_date = :d "
+                             "WHERE id = :id"),
                         {"d": extract, "id": row.id})
         merged, extra = merge_sources(_source_rows(session, row.structure_id))
         _write_structure(session, row.structure_id, merged, extra, cats)
@@ -411,7 +472,7 @@ def stale(session: Session, *, dept: str | None = None, today: date | None = Non
     limit = (today or date.today()) - STALE_AFTER
     rows = session.execute(text(
         "SELECT id, name, source, source_id, commune_code, commune_name, last_verified "
-        "FROM structures WHERE (last_verified IS NULL OR last_verified < :limit) "
+        "FROM structures WHERE status = 'open' AND (last_verified IS NULL OR last_verified < :limit) "
         "AND (:dept = '' OR commune_code LIKE :dept || '%') ORDER BY last_verified NULLS FIRST, name"),
         {"limit": limit, "dept": dept or ""}).mappings().all()
     return [dict(r) for r in rows]
@@ -428,7 +489,7 @@ def counts_by_dept(session: Session, *, depts: Iterable[str]) -> dict[str, dict[
     out: dict[str, dict[str, Any]] = {}
     for dept in depts:
         rows = session.execute(text(
-            "SELECT s.sector, coalesce(c.short_label, c.label, 'sans catégorie') AS label, "
+            "SELECT s.sector, coalesce(c.label, 'sans catégorie') AS label, "
             "count(*) AS n FROM structures s LEFT JOIN categories c ON c.code = s.category_code "
             "WHERE s.status = 'open' AND s.commune_code LIKE :d || '%' "
             "GROUP BY s.sector, 2 ORDER BY n DESC, label"), {"d": dept}).all()

@@ -221,6 +221,7 @@ LEAFLET_FR = {
     "attributionPrefix": ('<a href="https://leafletjs.com" '
                           'title="Bibliothèque de cartes interactives">Leaflet</a>'),
     "layersTitle": "Couches de la carte",
+    "closePopup": "Fermer la bulle",
 }
 
 
@@ -246,5 +247,11 @@ def leaflet_fr_js() -> str:
         "    expand.call(this);\n"
         "    if (this._layersLink) { this._layersLink.title = t.layersTitle;\n"
         "      this._layersLink.setAttribute('aria-label', t.layersTitle); }\n"
+        "  };\n"
+        "  var popupLayout = L.Popup.prototype._initLayout;\n"
+        "  L.Popup.prototype._initLayout = function () {\n"
+        "    popupLayout.call(this);\n"
+        "    if (this._closeButton) { this._closeButton.setAttribute('aria-label', t.closePopup);\n"
+        "      this._closeButton.title = t.closePopup; }\n"
         "  };\n"
         f"}})({t});\n")

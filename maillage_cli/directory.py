@@ -46,7 +46,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     find.add_argument("--sort", choices=["relevance", "distance"])
     find.add_argument("--page", type=int, default=1)
     find.add_argument("--per-page", type=int, default=20)
-    find.add_argument("--json", action="store_true", help="GeoJSON")
+    find.add_argument("--prefer-dept", help="sans lieu : ce département d'abord (ex. 43)")
+    find.add_argument("--open-now", action="store_true", help="ouvertes maintenant")
+    find.add_argument("--open-on", help="ouvertes ce jour (AAAA-MM-JJ)")
+    find.add_argument("--no-place", action="store_true",
+                      help="ne pas lire de commune dans le texte (« brioude » reste un mot)")
+    find.add_argument("--json", action="store_true",
+                      help="GeoJSON, avec « place » : la commune comprise (ou null)")
     find.set_defaults(handler=run_search)
 
     old = verbs.add_parser("stale", help="ressources non vérifiées depuis plus de 12 mois")
@@ -111,27 +117,62 @@ def run_import(args: argparse.Namespace) -> int:
     return 0
 
 
-def _progress() -> Callable[[int], None]:
-    def show(done: int) -> None:
-        print(f"\r{done:,} ressources FHIR lues…".replace(",", "\u202f"), end="",
-              file=sys.stderr, flush=True)
+def _progress() -> Callable[[int, int], None]:
+    """A progress bar on stderr: resources indexed (first pass), then imported."""
+    def show(done: int, total: int) -> None:
+        count = f"{done:,}".replace(",", "\u202f")
+        if not total:
+            print(f"\rIndexation : {count} ressources FHIR lues…", end="", file=sys.stderr,
+                  flush=True)
+            return
+        share = min(done / total, 1.0)
+        bar = "█" * int(share * 30) + "·" * (30 - int(share * 30))
+        print(f"\rImport : [{bar}] {share:4.0%} ({count} / {total:,} ressources)"
+              .replace(",", "\u202f"), end="", file=sys.stderr, flush=True)
     return show
 
 
 def run_search(args: argparse.Namespace) -> int:
-    from directory.search import SearchQuery, search
-    from geo.db import get_engine
+    from datetime import date
 
+    from directory.search import SearchQuery, now_in_france, search
+    from geo.db import get_engine
+    from geo.errors import MaillageError
+    from geo.fmt import plural
+
+    open_on = None
+    if args.open_on:
+        try:
+            open_on = date.fromisoformat(args.open_on)
+        except ValueError as exc:
+            raise MaillageError(f"Date « {args.open_on} » invalide (AAAA-MM-JJ).") from exc
     query = SearchQuery(q=args.q, sector=args.sector, category=args.category, public=args.public,
                         commune=args.commune, radius_km=args.radius, serves=args.serves,
                         sort=args.sort or ("distance" if args.commune else "relevance"),
-                        page=args.page, per_page=args.per_page)
+                        page=args.page, per_page=args.per_page, understand=not args.no_place,
+                        prefer_dept=args.prefer_dept,
+                        open_at=now_in_france() if args.open_now else None, open_on=open_on)
     with get_engine().connect() as conn:
         result = search(conn, query)
     if args.json:
-        print(json.dumps(result, ensure_ascii=False, indent=2))
+        print(json.dumps(result, ensure_ascii=False, indent=2, default=str))
         return 0
-    print(f"{result['total']} résultat(s) — page {result['page']}/{max(result['pages'], 1)}")
+    place = result["place"]
+    if place:
+        how = " (commune lue dans la requête ; --no-place pour l'ignorer)" \
+            if place["source"] == "query" else ""
+        print(f"Recherche « {result['text']} » {place['around']}{how}")
+    print(f"{plural(result['total'], 'résultat')} — page {result['page']}/"
+          f"{max(result['pages'], 1)}")
+    if result.get("help"):
+        help_ = result["help"]
+        print(help_["reason"])
+        if help_["did_you_mean"]:
+            print(f"Vouliez-vous dire « {help_['did_you_mean']} » ?")
+        for suggestion in help_["suggestions"]:
+            print(f"- {suggestion['label']}")
+        for near in help_["closest"]:
+            print(f"- proche : {near['name']} ({near['commune_name'] or '?'})")
     for feature in result["features"]:
         p = feature["properties"]
         distance = "" if p["distance_km"] is None else f" — {fr_float(p['distance_km'])} km"

@@ -9,7 +9,7 @@ from collections.abc import Callable, Sequence
 from geo.errors import MaillageError
 
 #: Modules that contribute a noun; each has ``register(subparsers)``.
-NOUN_MODULES = ["communes", "plan", "directory", "users", "serve", "demo"]
+NOUN_MODULES = ["communes", "plan", "directory", "users", "serve", "demo", "roads"]
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -31,7 +31,6 @@ def run_assign(args: argparse.Namespace) -> int:
     from coverage.plan import Plan
     from coverage.planfile import read_antennas
     from geo.communes import check_dept_code
-    from geo.traveltime import MODE_LABELS
 
     dept = check_dept_code(args.dept)
     communes = communes_for(dept)
@@ -46,7 +45,7 @@ def run_assign(args: argparse.Namespace) -> int:
     minutes = {c: float(matrix.minutes[row[a.name], position[c]])
                for a in plan.antennas for c in a.communes}
     write_plan_csv(plan, args.out, communes=communes, minutes=minutes)
-    print(f"Plan écrit : {args.out} ({MODE_LABELS[matrix.mode]}).")
+    print(f"Plan écrit : {args.out} ({matrix.label}).")
     for antenna in plan.antennas:
         pop = int(communes.loc[antenna.communes, "population"].sum()) if antenna.communes else 0
         print(f"  {antenna.name} : {len(antenna.communes)} communes, {pop} habitants")

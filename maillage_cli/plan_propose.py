@@ -59,7 +59,6 @@ def run_propose(args: argparse.Namespace) -> int:
     from coverage.report import write_report
     from geo.communes import check_dept_code
     from geo.errors import MaillageError
-    from geo.traveltime import MODE_LABELS
 
     dept = check_dept_code(args.dept)
     if args.model != "lscp" and not args.k:
@@ -83,10 +82,10 @@ def run_propose(args: argparse.Namespace) -> int:
     write_report(out, plan=proposal.plan, communes=communes, check=check,
                  notes=[f"Proposition calculée ({args.model}, optimum exact HiGHS en "
                         f"{fr_float(proposal.result.solve_seconds, 2)} s, "
-                        f"{MODE_LABELS[matrix.mode]})."])
+                        f"{matrix.label})."])
     print(f"Modèle {args.model} : {len(proposal.plan.antennas)} antenne(s), "
           f"statut {proposal.result.status}, {fr_float(proposal.result.solve_seconds, 2)} s "
-          f"({MODE_LABELS[matrix.mode]}).")
+          f"({matrix.label}).")
     for antenna in proposal.plan.antennas:
         pop = int(communes.loc[antenna.communes, "population"].sum())
         worst = max(minutes[c] for c in antenna.communes)
@@ -152,14 +151,13 @@ def write_scenarios_csv(rows: list[ScenarioRow], path: Path) -> None:
 def run_scenarios(args: argparse.Namespace) -> int:
     from coverage.propose import scenarios
     from geo.communes import check_dept_code
-    from geo.traveltime import MODE_LABELS
 
     dept = check_dept_code(args.dept)
     communes = communes_for(dept)
     matrix = _matrix(args, communes)
     rows = scenarios(communes, matrix, ks=parse_range(args.k), threshold=args.threshold,
                      fixed=args.fixed)
-    print(f"Scénarios pour le département {dept} ({MODE_LABELS[matrix.mode]}) :")
+    print(f"Scénarios pour le département {dept} ({matrix.label}) :")
     print(scenarios_table_fr(rows, threshold=args.threshold))
     out = Path(args.out) if args.out else settings.VAR_DIR / "propositions" / f"{dept}-scenarios.csv"
     write_scenarios_csv(rows, out)

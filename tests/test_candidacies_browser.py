@@ -157,9 +157,12 @@ def test_two_candidacies_review_retain_publish_and_search(site) -> None:
     pair_rows = driver.find_elements(By.CSS_SELECTOR, "table.pair tr td:nth-child(4)")
     listed = " ".join(r.text for r in pair_rows)
     assert all(f"({code})" in listed for code in site["contested"])
-    # The map draws every commune with its state.
-    _wait(driver, lambda d: len(d.find_elements(By.CSS_SELECTOR,
-                                                "#map path.leaflet-interactive")) >= 257)
+    # The shared comparison map draws the candidacies, with its legend in words.
+    _wait(driver, lambda d: d.find_element(By.ID, "map").get_attribute("data-ready") == "1")
+    keys = driver.execute_script(
+        "return Array.from(document.querySelectorAll('#map .legend-row'))"
+        ".map(function (r) { return r.dataset.key; });")
+    assert {"single", "duplicate", "uncovered"} <= set(keys)
     # Every export section, in CSV and XLSX.
     csv_body = _fetch(driver, site["base"] + "/ars/candidatures.csv")
     assert csv_body["status"] == 200

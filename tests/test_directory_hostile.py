@@ -94,6 +94,14 @@ def test_empty_gisco_file_is_an_error(tmp_path: Path) -> None:
         read_gisco_hospitals(empty)
 
 
+def test_gisco_giant_field_is_an_error_not_a_traceback(tmp_path: Path) -> None:
+    path = tmp_path / "geant.csv"
+    path.write_text(GISCO_HEADER + "\n" + _gisco_row("430000117", name="X" * 200_000) + "\n",
+                    encoding="utf-8")
+    with pytest.raises(MaillageError, match="CSV illisible"):
+        read_gisco_hospitals(path)
+
+
 def test_csv_template_hostile_rows(tmp_path: Path, shared_data: Path) -> None:
     header = TEMPLATE.read_text(encoding="utf-8-sig").splitlines()[0]
     base = ("{id};{name};clic;medico-social;2 rue de la Paix 43200 Yssingeaux;43268;{lat};{lon};"

@@ -52,6 +52,14 @@ def test_real_file_counts_per_departement(real_result) -> None:
     assert real_result.metadata["date"] == "2021-01-08"
 
 
+def test_progress_reports_both_passes(real: Path, known: frozenset[str]) -> None:
+    calls: list[tuple[int, int]] = []
+    reader = FhirReader(real, known_categories=known, progress=lambda d, t: calls.append((d, t)))
+    assert sum(1 for _ in reader.records()) == 1446
+    assert [c for c in calls if c[1] == 0] == [(n, 0) for n in range(1000, 2892, 1000)]
+    assert [c for c in calls if c[1]] == [(1000, 2892), (2000, 2892), (2892, 2892)]
+
+
 def test_real_file_dept_filter(real: Path, known: frozenset[str]) -> None:
     result = read_fhir(real, dept="43", known_categories=known)
     assert len(result.records) == 437
@@ -218,6 +226,33 @@ def test_hostile_ndjson_rejections_and_the_rest_imports(tmp_path: Path,
     assert all(isinstance(r.reason, str) and r.reason for r in result.rejections)
 
 
+def test_ror_style_bundle_with_zone_intervention(tmp_path: Path, known: frozenset[str]) -> None:
+    ext = [{"url": "https://interop.esante.gouv.fr/ig/fhir/ror/StructureDefinition/"
+                   "ror-healthcareservice-zone-intervention",
+            "extension": [{"url": "zoneInterventionType", "valueCode": "COM"},
+                          {"url": "zoneInterventionCode",
+                           "valueCodeableConcept": {"coding": [{"code": "43040"},
+                                                               {"code": "43157"}]}}]},
+           {"url": "https://example.org/other", "valueCode": "43268"}]   # not a zone
+    service = {"resourceType": "HealthcareService", "id": "hs-ror",
+               "providedBy": {"reference": "Organization/430000018-430100019"},
+               "name": "Consultations mémoire", "extension": ext,
+               "type": [{"coding": [{"code": "x", "display": "Consultation"}]}]}
+    bundle = {"resourceType": "Bundle", "type": "collection",
+              "timestamp": "2024-05-02T10:00:00+02:00",
+              "entry": [{"resource": _org("430100019")}, {"resource": _loc("430100019")},
+                        {"resource": service}]}
+    path = tmp_path / "ror.json"
+    path.write_text(json.dumps(bundle), encoding="utf-8")
+    result = read_fhir(path, known_categories=known, source="ror")
+    assert result.rejections == []
+    (record,) = result.records
+    assert record.source == "ror" and record.last_verified == date(2024, 5, 2)
+    (svc,) = record.services
+    assert svc.name == "Consultations mémoire" and svc.types == ["Consultation"]
+    assert svc.zone_codes == ["43040", "43157"] and svc.zone_type == "commune"
+
+
 def test_file_that_is_not_fhir_is_refused(tmp_path: Path, known: frozenset[str]) -> None:
     path = tmp_path / "x.ndjson"
     path.write_bytes(b"\x00\xff garbage\nnot json either\n")
@@ -233,6 +268,23 @@ def test_file_that_is_not_fhir_is_refused(tmp_path: Path, known: frozenset[str])
         read_fhir(other, known_categories=known)
     with pytest.raises(MaillageError, match="introuvable"):
         read_fhir(tmp_path / "absent.ndjson", known_categories=known)
+
+
+def test_giant_and_deeply_nested_lines(tmp_path: Path, known: frozenset[str],
+                                       monkeypatch) -> None:
+    import directory.fhir as fhir
+
+    monkeypatch.setattr(fhir, "MAX_LINE_BYTES", 500_000)
+    items = [json.dumps(_org("430100019")), json.dumps(_loc("430100019")),
+             '{"resourceType": "Organization", "name": "' + "x" * 600_000 + '"}',
+             "[" * 100_000 + "]" * 100_000, json.dumps(_org("430100027"))]
+    path = tmp_path / "geant.ndjson"
+    path.write_text("\n".join(items) + "\n", encoding="utf-8")
+    result = read_fhir(path, known_categories=known)
+    reasons = {r.line: r.reason for r in result.rejections}
+    assert reasons[3].startswith("ligne de plus de") and reasons[3].endswith("ignorée")
+    assert "imbrication" in reasons[4]
+    assert [r.source_id for r in result.records] == ["430100019", "430100027"]
 
 
 def _tar(path: Path, members: list[tuple[tarfile.TarInfo, bytes | None]]) -> Path:
@@ -285,6 +337,7 @@ def test_decompression_bomb_is_refused(tmp_path: Path, known: frozenset[str]) ->
     (95.0, 3.0, "hors limites"), (45.0, 200.0, "hors limites"),
     (math.nan, 3.0, "non finies"), (45.0, math.inf, "non finies"),
     ("45", 3.0, "non numériques"), (True, 3.0, "non numériques"), (None, None, "non numériques"),
+    (10 ** 400, 3.0, "démesuré"),
 ])
 def test_check_position(lat: object, lon: object, expected: str | None) -> None:
     problem = check_position(lat, lon)
@@ -301,3 +354,33 @@ def test_names() -> None:
     assert display_name("MSP D'ALLEGRE") == "MSP d'Allegre"
     assert display_name("Centre social du Puy") == "Centre social du Puy"   # already mixed
     assert city_name("CLERMONT FERRAND CEDEX 1") == "Clermont Ferrand"
+
+
+WEIRD = [None, 1, 2.5, "x", [], {}, [1], ["x"], {"a": 1}, [{"a": 1}], True, [None]]
+
+
+def test_wrong_json_types_never_raise(tmp_path: Path, known: frozenset[str]) -> None:
+    """Each field of an Organization, a Location and a HealthcareService replaced by a
+    value of the wrong type: rejected or ignored, never an exception."""
+    service = {"resourceType": "HealthcareService", "id": "hs",
+               "providedBy": {"reference": "Organization/430000018-430100019"},
+               "name": "S", "coverageArea": [{"display": "43157"}],
+               "availableTime": [{"daysOfWeek": ["mon"], "allDay": True}],
+               "extension": [{"url": "zoneIntervention", "valueCode": "43"}]}
+    bases = [_org("430100019"), _loc("430100019"), service]
+    items: list = []
+    for base in bases:
+        for key in base:
+            if key == "resourceType":
+                continue
+            for value in WEIRD:
+                items += [_org("430100019"), dict(base, **{key: value})]
+        items.append(dict(base, position={"latitude": [], "longitude": {}}))
+        items.append(dict(base, address=[{"line": "R DU TEST", "postalCode": 43000}]))
+        items.append(dict(base, meta="x", extension=[{"url": "organization-period",
+                                                      "valuePeriod": "1990"}]))
+    path = tmp_path / "types.ndjson"
+    path.write_text("\n".join(json.dumps(i) for i in items) + "\n", encoding="utf-8")
+    result = read_fhir(path, known_categories=known)
+    assert result.records and all(isinstance(r.reason, str) for r in result.rejections)
+    assert all(isinstance(r.name, str) and len(r.name) <= 300 for r in result.records)

@@ -54,6 +54,7 @@ def test_real_file_imports_every_establishment_in_a_commune(communes_loaded: Eng
     first = fhir_db["first"]
     assert len(first.created) == 1446 and first.rejected == []
     assert first.outside_communes == [] and first.approximate == []
+    assert first.by_dept == {"43": 437, "63": 1009}
     with communes_loaded.connect() as conn:
         per_dept = dict(conn.execute(text(
             "SELECT left(commune_code, 2), count(*) FROM structures WHERE source = 'finess' "
@@ -73,6 +74,34 @@ def test_second_run_changes_nothing(fhir_db) -> None:
     second = fhir_db["second"]
     assert len(second.unchanged) == 1446
     assert second.created == second.updated == second.merged == second.closed == []
+
+
+def test_cli_import_and_search(communes_loaded: Engine, real: Path, fhir_db, monkeypatch,
+                               capsys) -> None:
+    from maillage_cli.main import main
+
+    monkeypatch.setenv("DATABASE_URL", communes_loaded.url.render_as_string(hide_password=False))
+    assert main(["directory", "import", "fhir", str(real)]) == 0
+    out = capsys.readouterr().out
+    assert "0 créée, 0 fusionnée avec une structure existante, 0 mise à jour, " \
+           "1446 inchangées, 0 rejetée." in out
+    assert "Par département : 43 : 437 ; 63 : 1009" in out
+    assert main(["directory", "search", "ehpad", "--commune", "43040", "--radius", "15",
+                 "--json"]) == 0
+    features = json.loads(capsys.readouterr().out)["features"]
+    assert features[0]["properties"]["commune_name"] == "Brioude"
+    assert all(f["properties"]["finess_et"] for f in features)
+    assert main(["directory", "import", "fhir", str(real.parent / "absent.ndjson")]) == 1
+    assert "introuvable" in capsys.readouterr().err
+
+
+def test_finess_et_is_unique_in_the_database(communes_loaded: Engine, fhir_db) -> None:
+    from sqlalchemy.exc import IntegrityError
+
+    with pytest.raises(IntegrityError), communes_loaded.begin() as conn:
+        conn.execute(text(
+            "INSERT INTO structures (source, source_id, name, finess_et, point) VALUES "
+            "('test', 'dup', 'Doublon', '430000026', ST_SetSRID(ST_MakePoint(3.9, 45.0), 4326))"))
 
 
 def test_gisco_merges_into_finess_no_duplicate_finess_et(communes_loaded: Engine,
@@ -172,6 +201,42 @@ def test_structure_page_and_api_name_the_sources(communes_loaded: Engine, db_url
     assert "hors-finess:caf" not in offered          # no record: not offered in filters
 
 
+def test_ror_bundle_service_with_territory_and_hours(communes_loaded: Engine, tmp_path: Path,
+                                                     fhir_db) -> None:
+    org = {"resourceType": "Organization", "id": "ror-1", "name": "EQUIPE MOBILE GERIATRIE",
+           "identifier": [{"system": "urn:oid:1.2.250.1.71.4.2.2", "value": "430999991"}],
+           "address": [{"postalCode": "43000", "city": "LE PUY EN VELAY"}],
+           "type": [{"coding": [{"system": "https://x/CAT_ETAB", "code": "355"}]}]}
+    loc = {"resourceType": "Location", "id": "ror-1-loc",
+           "managingOrganization": {"reference": "Organization/ror-1"},
+           "position": {"latitude": 45.0433, "longitude": 3.8840}}
+    service = {"resourceType": "HealthcareService", "id": "hs-1", "name": "Équipe mobile",
+               "providedBy": {"reference": "Organization/ror-1"},
+               "coverageArea": [{"display": "43268"}],
+               "availableTime": [{"daysOfWeek": ["mon", "tue", "wed"],
+                                  "availableStartTime": "09:00:00",
+                                  "availableEndTime": "17:00:00"}]}
+    bundle = {"resourceType": "Bundle", "type": "searchset", "timestamp": "2024-05-02T10:00:00Z",
+              "entry": [{"resource": r} for r in (org, loc, service)]}
+    path = tmp_path / "ror.json"
+    path.write_text(json.dumps(bundle), encoding="utf-8")
+    categories = load_categories()
+    reader = FhirReader(path, source="ror",
+                        known_categories=frozenset(c.code for c in categories))
+    with session_scope(communes_loaded) as session:
+        report = upsert(session, StreamResult(reader.records(), reader.rejections,
+                                              reader.metadata), source_label="ror")
+    assert report.created == ["430999991"]
+    with communes_loaded.connect() as conn:
+        found = search(conn, SearchQuery(serves="43268", q="equipe mobile"))
+        (feature,) = found["features"]
+        detail = structure_detail(conn, feature["properties"]["id"])
+    assert detail is not None and detail["commune_code"] == "43157"
+    (svc,) = detail["services"]
+    assert svc["opening_hours"] == "Mo-We 09:00-17:00" and svc["zone_codes"] == ["43268"]
+    assert detail["sources"][0]["label"] == "ROR (extraction du 02/05/2024)"
+
+
 def test_newer_extract_closes_missing_records(communes_loaded: Engine, real: Path,
                                               tmp_path: Path, fhir_db) -> None:
     """Runs last: a 2022 extract of 43 without the EHPAD of the CH of Brioude and with
@@ -200,3 +265,9 @@ def test_newer_extract_closes_missing_records(communes_loaded: Engine, real: Pat
         # The records of 63 were outside the extract's scope: none closed.
         assert conn.execute(text("SELECT count(*) FROM structures WHERE status = 'closed' "
                                  "AND commune_code LIKE '63%'")).scalar() == 0
+    # Re-importing the older (2021) extract undoes nothing.
+    older = _import_fhir(communes_loaded, real, dept="43")
+    assert len(older.older) == 437 and older.updated == older.created == older.closed == []
+    with communes_loaded.connect() as conn:
+        assert conn.execute(text("SELECT status FROM structures WHERE finess_et = '430004143'"
+                                 )).scalar_one() == "closed"

@@ -124,9 +124,13 @@ def test_legend_names_every_symbol_and_the_threshold(shared_data: Path, communes
     plan.antennas[0].communes.remove(plan.antennas[0].communes[0])       # one uncovered
     plan.antennas[1].communes.append(plan.antennas[2].communes[0])       # one duplicate
     check = check_plan(plan, communes_43, drive_times=plan_drive_times(plan, communes_43))
-    layers = plan_layers(plan, communes_43, check)
+    layers = plan_layers(plan, communes_43, check, with_isochrones=True)
     keys = [e["key"] for e in layers.legend]
-    assert keys == ["antenna"] * 3 + ["seat", "uncovered", "duplicate", "beyond", "departement"]
+    assert keys == ["antenna"] * 3 + ["seat", "uncovered", "duplicate", "beyond", "departement",
+                                      "isochrone-15", "isochrone-30", "isochrone-45"]
+    assert [i["minutes"] for i in layers.payload()["isochrones"]] == [15, 30, 45]
+    # The 30 min isochrone (discs) covers every seat, estimated mode.
+    assert all(shapely.contains_xy(layers.isochrones[1][1], s.x, s.y) for s in layers.seats)
     labels = {e["key"]: e["label"] for e in layers.legend}
     assert labels["uncovered"] == "Commune non couverte (1)"
     assert labels["duplicate"] == "Commune couverte plusieurs fois (1)"
@@ -299,3 +303,20 @@ def test_plan_offers_report_annexes_and_map_file(web) -> None:
     report = client.get(f"/plans/{pid}/rapport").get_data(as_text=True)
     assert '<figure class="map-figure" id="carte"><svg' in report
     assert report.index('id="carte"') < report.index("Couverture et unicité")
+
+
+def test_tiles_none_and_invalid_setting_in_the_app(communes_loaded: Engine) -> None:
+    from web.app import create_app
+
+    url = communes_loaded.url.render_as_string(hide_password=False)
+    app = create_app(database_url=url, testing=True, config={"MAILLAGE_TILES": "none"})
+    r = app.test_client().get("/recherche")
+    html = r.get_data(as_text=True)
+    assert 'data-tiles=""' in html and "fond de carte en ligne" not in html
+    assert "img-src 'self' data:;" in r.headers["Content-Security-Policy"]
+    osm = create_app(database_url=url, testing=True, config={"MAILLAGE_TILES": "osm"})
+    csp = osm.test_client().get("/recherche").headers["Content-Security-Policy"]
+    assert "img-src 'self' data: https://tile.openstreetmap.org;" in csp
+    with pytest.raises(MaillageError, match="MAILLAGE_TILES invalide"):
+        create_app(database_url=url, testing=True,
+                   config={"MAILLAGE_TILES": "https://x.org/<script>/{z}/{x}/{y}"})

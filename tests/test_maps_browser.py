@@ -60,9 +60,15 @@ def site(communes_loaded: Engine, shared_data: Path, communes_43):
         communes=communes_43, dept="43", seats=SEATS, name=f"Plan rival {tag} {XSS}")
     other.antennas = other.antennas[:2]
     other.antennas[0].name = f"Antenne {XSS}"   # names come from users' files
+    from coverage.candidacy import submit_plan
+
     with session_scope(communes_loaded) as session:
         demo_id = save_plan(session, demo, owner_id=ids[0])
         other_id = save_plan(session, other, owner_id=ids[0])
+        # The ARS compares submitted candidacies only (drafts stay private).
+        for plan_id in (demo_id, other_id):
+            submit_plan(session, plan_id, user_id=ids[0], user_name="Promoteur cartes",
+                        organisation_id=None, organisation_name=None)
     app = create_app(database_url=communes_loaded.url.render_as_string(hide_password=False),
                      testing=True, config={"MAILLAGE_TILES": "ign"})
     with serve(app) as base, chromium(offline=True, window_size=(1280, 1000)) as driver:
@@ -70,6 +76,7 @@ def site(communes_loaded: Engine, shared_data: Path, communes_43):
                "demo_id": demo_id, "other_id": other_id,
                "colours": antenna_colours(demo, communes_43)}
     with communes_loaded.begin() as conn:
+        conn.execute(text("DELETE FROM candidacies WHERE submitted_by = ANY(:i)"), {"i": ids})
         conn.execute(text("DELETE FROM plans WHERE owner_id = ANY(:i)"), {"i": ids})
         conn.execute(text("DELETE FROM users WHERE id = ANY(:i)"), {"i": ids})
 
@@ -185,6 +192,8 @@ def test_plan_page_legend_names_every_symbol(site) -> None:
     assert keys.count("antenna") == 3
     for key in ("seat", "uncovered", "duplicate", "beyond", "departement"):
         assert key in keys, keys
+    assert [k for k in keys if k.startswith("isochrone")] == [
+        "isochrone-15", "isochrone-30", "isochrone-45"]
     beyond = next(e for e in legend if e["key"] == "beyond")
     assert "au-delà de 30 min — temps estimés à vol d'oiseau" in beyond["label"]
     # The beyond-threshold outline is dashed and not red (red means « en double »).
@@ -214,6 +223,13 @@ def test_plan_page_legend_names_every_symbol(site) -> None:
     note = driver.find_element(By.CSS_SELECTOR, "#map .map-offline")
     _wait(driver, lambda d: note.is_displayed())
     assert note.text == "fond de carte indisponible : affichage hors ligne"
+    # Isochrones are toggleable layers, off at first.
+    assert driver.find_elements(By.CSS_SELECTOR, "#map path.isochrone") == []
+    driver.find_element(By.CSS_SELECTOR, ".leaflet-control-layers-toggle").click()
+    for label in driver.find_elements(By.CSS_SELECTOR, ".leaflet-control-layers-overlays label"):
+        if "Isochrone 30 min" in label.text:
+            label.find_element(By.TAG_NAME, "input").click()
+    _wait(driver, lambda d: len(d.find_elements(By.CSS_SELECTOR, "#map path.isochrone")) == 1)
     # Town names from our data; a seat's town is named by the seat's own label.
     labels = _visible_labels(driver)
     assert "Monistrol-sur-Loire" in labels and "Le Puy-en-Velay" not in labels
@@ -326,6 +342,8 @@ def test_folium_export_works_offline(site, tmp_path: Path, communes_43) -> None:
         "p.dispatchEvent(new MouseEvent('click', {bubbles: true}));")
     _wait(driver, lambda d: "Siège" in " ".join(
         e.text for e in d.find_elements(By.CSS_SELECTOR, ".leaflet-popup-content")))
+    close = driver.find_element(By.CSS_SELECTOR, ".leaflet-popup-close-button")
+    assert close.get_attribute("aria-label") == "Fermer la bulle"
     _wait(driver, lambda d: d.find_element(By.ID, "maillage-offline").is_displayed(), timeout=15)
     assert len(driver.find_elements(By.CSS_SELECTOR, ".maillage-label")) >= 10
     _shot(driver, "carte-export.png")

@@ -228,3 +228,74 @@ def test_covering_reductions_keep_the_optimum(seed: int) -> None:
     if fewest is not None:
         lscp = LSCP.from_cost_matrix(cost, threshold=2 * threshold).solve()
         assert lscp.objective == fewest and wide[:, lscp.sites].any(axis=1).all()
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_mclp_equals_the_classical_model(seed: int) -> None:
+    rng = np.random.default_rng(200 + seed)
+    n = int(rng.integers(15, 70))
+    cost, weights = geographic(seed, n)
+    if seed % 2:
+        cost = np.round(cost / 6) * 6
+    k = int(rng.integers(1, 8))
+    fixed = [int(rng.integers(0, n))] if seed % 4 == 0 else None
+    model = MCLP.from_cost_matrix(cost, weights=weights, k=k, threshold=float(rng.uniform(10, 40)),
+                                  fixed=fixed)
+    fast, classic = model.solve(), model.solve_classic()
+    assert fast.status == "optimal" and fast.gap == 0.0 and len(fast.sites) == k
+    assert fast.objective == pytest.approx(classic.objective, rel=1e-9)
+    assert set(fixed or []) <= set(fast.sites.tolist())
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_capacitated_equals_the_classical_model(seed: int) -> None:
+    rng = np.random.default_rng(300 + seed)
+    n = int(rng.integers(10, 35))
+    cost, weights = geographic(seed, n)
+    k = int(rng.integers(2, 5))
+    demand = weights / max(weights.sum(), 1.0) * 600
+    capacity = 600 / k * float(rng.uniform(1.1, 1.6))
+    fixed = [int(rng.integers(0, n))] if seed % 3 == 0 else None
+    model = CapacitatedPMedian.from_cost_matrix(cost, weights=weights, demand=demand,
+                                                capacity=capacity, k=k, fixed=fixed)
+    fast, classic = model.solve(), model.solve_classic()
+    assert fast.status == "optimal" and fast.gap == 0.0
+    assert fast.objective == pytest.approx(classic.objective, rel=1e-9)
+    loads = np.bincount(fast.assignment, weights=demand, minlength=n)
+    assert (loads <= capacity + 1e-6).all() and set(fixed or []) <= set(fast.sites.tolist())
+    assert len(fast.sites) == k
+
+
+def test_capacitated_time_limit_gives_the_best_solution_and_its_gap() -> None:
+    cost, weights = geographic(5, 120)
+    demand = weights / weights.sum() * 1000
+    result = CapacitatedPMedian.from_cost_matrix(cost, weights=weights, demand=demand,
+                                                 capacity=205.0, k=5).solve(time_limit=0.5)
+    loads = np.bincount(result.assignment, weights=demand, minlength=120)
+    assert (result.assignment >= 0).all() and (loads <= 205.0 + 1e-6).all()
+    assert result.bound <= result.objective + 1e-6
+    if result.status != "optimal":
+        assert result.status.startswith("limite de temps atteinte") and result.gap > 0
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_lscp_reductions_equal_the_whole_model(seed: int) -> None:
+    rng = np.random.default_rng(400 + seed)
+    n = int(rng.integers(20, 90))
+    cost, _ = geographic(seed, n)
+    if seed % 2:
+        cost = np.round(cost / 6) * 6
+    np.fill_diagonal(cost, 0.0)                        # every commune covers itself
+    fixed = [int(rng.integers(0, n))] if seed % 3 == 0 else None
+    model = LSCP.from_cost_matrix(cost, threshold=float(rng.uniform(15, 45)), fixed=fixed)
+    reduced, whole = model.solve(), model.solve(reduce=False)
+    assert reduced.status == "optimal" and reduced.objective == whole.objective
+    assert (cost[:, reduced.sites] <= model.threshold).any(axis=1).all()
+    assert set(fixed or []) <= set(reduced.sites.tolist())
+
+
+def test_pmedian_commune_without_inhabitants_goes_to_the_nearest_antenna() -> None:
+    cost = np.array([[0.0, np.inf, 3.0], [2.0, 0.0, np.inf], [5.0, 1.0, 0.0]])
+    result = PMedian.from_cost_matrix(cost, weights=np.array([10.0, 0.0, 0.0]), k=2,
+                                      fixed=[0, 1]).solve()
+    assert result.assignment.tolist() == [0, 1, 1] and result.objective == 0.0

@@ -125,3 +125,82 @@ def test_snapping_in_lambert93_and_wgs84_flags_far_points(laffitte: nx.MultiDiGr
     w = engine.matrix(np.column_stack([wx, wy]), np.column_stack([dx, dy]), crs="EPSG:4326")
     np.testing.assert_allclose(w.minutes, m.minutes, atol=1e-9)
     np.testing.assert_allclose(w.destination_snap_m, m.destination_snap_m, atol=1e-3)
+
+
+# -- many-to-many engine: contraction hierarchy + RPHAST sweep (geo/manytomany.py) ------
+
+@pytest.fixture()
+def var_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    from geo import settings
+
+    monkeypatch.setattr(settings, "VAR_DIR", tmp_path / "var")
+    return tmp_path / "var"
+
+
+def _assert_same_times(got: np.ndarray, want: np.ndarray, *, atol: float) -> None:
+    assert got.shape == want.shape
+    assert np.array_equal(np.isinf(got), np.isinf(want))
+    finite = np.isfinite(want)
+    assert np.abs(got[finite] - want[finite]).max(initial=0.0) <= atol
+
+
+def test_hierarchy_equals_dijkstra_on_the_real_helsinki_graph(var_dir: Path) -> None:
+    from geo.network import load_road_file
+    from tests.overpass_standin import helsinki_pbf
+
+    graph = load_road_file(helsinki_pbf(), dept="hel", progress=None)
+    engine = TravelTimeEngine.from_graph(graph, metric_crs="EPSG:3067")
+    rows = np.arange(engine.n_nodes)
+    dijkstra = engine.node_matrix(rows, rows, method="dijkstra")
+    hierarchy = engine.node_matrix(rows, rows, method="ch")
+    # Target: within 1 s; the integer weights (1/10,000 s) keep it far below.
+    _assert_same_times(hierarchy, dijkstra, atol=0.01)
+    assert np.isfinite(hierarchy).all() and hierarchy.max() > 60
+    # Cached per graph under var/cache/roads/ch and reused by a new engine (new process).
+    [cached] = list((var_dir / "cache" / "roads" / "ch").glob("*.npz"))
+    fresh = TravelTimeEngine.from_graph(graph, metric_crs="EPSG:3067")
+    again = fresh.hierarchy()
+    assert fresh._hierarchy is again and cached.is_file()
+    _assert_same_times(fresh.node_matrix(rows[:5], rows, method="ch"), dijkstra[:5], atol=0.01)
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3, 4])
+def test_hierarchy_equals_dijkstra_on_random_graphs(seed: int, var_dir: Path) -> None:
+    # Zero-time edges, parallel edges, unreachable pairs, duplicate sources and targets.
+    graph = _random_graph(seed, n=400, m=1100)
+    engine = TravelTimeEngine.from_graph(graph)
+    rng = np.random.default_rng(seed)
+    # Every node as a source (more than one sweep block of 256), and duplicates.
+    sources = np.concatenate([np.arange(engine.n_nodes), rng.integers(0, engine.n_nodes, 90)])
+    targets = np.concatenate([rng.integers(0, engine.n_nodes, 70), sources[:5]])
+    want = engine.node_matrix(sources, targets, method="dijkstra")
+    got = engine.node_matrix(sources, targets, method="ch")
+    _assert_same_times(got, want, atol=0.01)
+    assert np.isinf(want).any() and (want == 0).any()
+    limited = engine.node_matrix(sources, targets, method="ch", limit=600.0)
+    _assert_same_times(limited, np.where(want <= 600.0, want, np.inf), atol=0.01)
+
+
+def test_auto_method_keeps_dijkstra_on_small_graphs(var_dir: Path) -> None:
+    from geo.traveltime import CH_MIN_NODES
+
+    graph = _random_graph(7, n=300, m=900)
+    engine = TravelTimeEngine.from_graph(graph)
+    assert engine.n_nodes < CH_MIN_NODES
+    rows = np.arange(engine.n_nodes)
+    engine.node_matrix(rows, rows)
+    assert engine._hierarchy is None and not (var_dir / "cache").exists()
+    with pytest.raises(ValueError, match="method"):
+        engine.node_matrix(rows, rows, method="pandana")
+
+
+def test_damaged_hierarchy_cache_is_rebuilt(var_dir: Path) -> None:
+    graph = _random_graph(8, n=200, m=700)
+    engine = TravelTimeEngine.from_graph(graph)
+    rows = np.arange(engine.n_nodes)
+    want = engine.node_matrix(rows, rows, method="ch")
+    [cached] = list((var_dir / "cache" / "roads" / "ch").glob("*.npz"))
+    cached.write_bytes(b"not an npz file")
+    fresh = TravelTimeEngine.from_graph(graph)
+    _assert_same_times(fresh.node_matrix(rows, rows, method="ch"), want, atol=0.0)
+    assert cached.stat().st_size > 100

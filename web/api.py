@@ -6,14 +6,15 @@ The OpenAPI description is served at ``/api/v1/openapi.json``.
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
-from flask import Blueprint, current_app, jsonify, request
+from flask import Blueprint, current_app, g, jsonify, request
 from sqlalchemy import text
 from werkzeug.exceptions import HTTPException
 
 from directory.search import MAX_PER_PAGE as SEARCH_MAX_PER_PAGE
-from directory.search import SearchQuery, search, structure_detail
+from directory.search import SearchQuery, now_in_france, search, structure_detail
 from geo.errors import MaillageError
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
@@ -59,17 +60,55 @@ def _int_arg(name: str, default: int) -> int:
         raise MaillageError(f"Paramètre « {name} » : entier attendu.") from exc
 
 
-@bp.get("/search")
-def search_resources():
-    """Resources as GeoJSON, filtered, sorted and paginated."""
+def _bool_arg(name: str, default: bool) -> bool:
+    value = (request.args.get(name) or "").strip().lower()
+    if not value:
+        return default
+    if value in {"1", "true", "oui", "yes"}:
+        return True
+    if value in {"0", "false", "non", "no"}:
+        return False
+    raise MaillageError(f"Paramètre « {name} » : true ou false attendu.")
+
+
+def _date_arg(name: str) -> date | None:
+    value = request.args.get(name)
+    if not value:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError as exc:
+        raise MaillageError(f"Paramètre « {name} » : date AAAA-MM-JJ attendue.") from exc
+
+
+def preferred_dept() -> str | None:
+    """The département to prefer without a place: asked for, else the signed-in user's."""
+    asked = (request.args.get("prefer_dept") or "").strip()
+    if asked:
+        return asked
+    user = getattr(g, "user", None)
+    return getattr(user, "departement", None) if user is not None else None
+
+
+def query_from_args() -> SearchQuery:
+    """The :class:`SearchQuery` of the request's parameters (API names)."""
     args = request.args
-    query = SearchQuery(
+    return SearchQuery(
         q=args.get("q", ""), sector=args.get("sector") or None,
         category=args.get("category") or None, public=args.get("public") or None,
         commune=args.get("commune") or None, lat=_float_arg("lat"), lon=_float_arg("lon"),
         radius_km=_float_arg("radius_km"), serves=args.get("serves") or None,
         sort=args.get("sort") or "relevance", page=_int_arg("page", 1),
-        per_page=_int_arg("per_page", 20))
+        per_page=_int_arg("per_page", 20), understand=_bool_arg("understand", True),
+        prefer_dept=preferred_dept(),
+        open_at=now_in_france() if _bool_arg("open_now", False) else None,
+        open_on=_date_arg("open_on"))
+
+
+@bp.get("/search")
+def search_resources():
+    """Resources as GeoJSON, filtered, sorted and paginated, with the place understood."""
+    query = query_from_args()
     with _engine().connect() as conn:
         return jsonify(search(conn, query))
 
@@ -119,6 +158,31 @@ def communes_autocomplete():
     return jsonify([dict(r) for r in rows])
 
 
+@bp.get("/communes/resolve")
+def communes_resolve():
+    """A typed commune name, resolved: one commune, several to choose from, or none."""
+    from directory.query import resolve_commune
+
+    typed = (request.args.get("q") or "").strip()
+    with _engine().connect() as conn:
+        found = resolve_commune(conn, typed)
+    if found.commune is None and not found.choices:
+        return jsonify({"erreur": found.message}), 404
+    return jsonify({"commune": found.commune, "choices": found.choices})
+
+
+#: ``place`` of a search answer: the commune the search was centred on.
+PLACE_SCHEMA: dict[str, Any] = {
+    "type": "object", "required": ["code", "name", "source"],
+    "description": "commune autour de laquelle on cherche ; source = query quand elle a été "
+                   "lue dans q (« ehpad brioude »), commune quand elle a été donnée",
+    "properties": {"code": {"type": "string"}, "name": {"type": "string"},
+                   "departement": {"type": "string"}, "label": {"type": "string"},
+                   "around": {"type": "string"},
+                   "source": {"type": "string", "enum": ["query", "commune"]},
+                   "words": {"type": "string"}}}
+
+
 def openapi_document() -> dict[str, Any]:
     """The OpenAPI 3.1 description (extended by the directory endpoints)."""
     return {
@@ -138,6 +202,14 @@ def openapi_document() -> dict[str, Any]:
                         ("lat", {"type": "number"}), ("lon", {"type": "number"}),
                         ("radius_km", {"type": "number", "exclusiveMinimum": 0, "maximum": 500}),
                         ("sort", {"type": "string", "enum": ["relevance", "distance"]}),
+                        ("understand", {"type": "boolean", "default": True,
+                                        "description": "lire une commune nommée dans q "
+                                                       "(« ehpad brioude ») comme lieu"}),
+                        ("prefer_dept", {"type": "string", "description":
+                                         "département favorisé sans lieu (défaut : celui "
+                                         "de l'utilisateur connecté)"}),
+                        ("open_now", {"type": "boolean", "default": False}),
+                        ("open_on", {"type": "string", "format": "date"}),
                         ("page", {"type": "integer", "minimum": 1}),
                         ("per_page", {"type": "integer", "minimum": 1, "maximum": MAX_PER_PAGE}))
                 ],
@@ -172,17 +244,39 @@ def openapi_document() -> dict[str, Any]:
                     "schema": {"type": "array", "items": {"$ref": "#/components/schemas/Commune"}}}}},
                               "400": {"$ref": "#/components/responses/Erreur"}},
             }},
+            "/api/v1/communes/resolve": {"get": {
+                "summary": "Résoudre un nom de commune saisi (sans passer par la liste)",
+                "parameters": [{"name": "q", "in": "query", "required": True,
+                                "schema": {"type": "string"}}],
+                "responses": {"200": {"description": "Une commune, ou des choix", "content": {
+                    "application/json": {"schema": {"type": "object", "properties": {
+                        "commune": {"oneOf": [{"type": "null"},
+                                              {"$ref": "#/components/schemas/Commune"}]},
+                        "choices": {"type": "array", "items": {
+                            "$ref": "#/components/schemas/Commune"}}}}}}},
+                              "404": {"$ref": "#/components/responses/Erreur"}},
+            }},
         },
         "components": {
             "schemas": {
                 "Commune": {"type": "object", "properties": {
                     "code": {"type": "string"}, "nom": {"type": "string"},
                     "departement": {"type": "string"}}},
+                "Lieu": PLACE_SCHEMA,
                 "Erreur": {"type": "object", "properties": {"erreur": {"type": "string"}},
                            "required": ["erreur"]},
                 "Resultats": {"type": "object", "required": ["type", "features", "total"],
                               "properties": {"type": {"const": "FeatureCollection"},
                                              "features": {"type": "array"},
+                                             # inline: the schema is also used alone
+                                             "place": {"oneOf": [{"type": "null"},
+                                                                 PLACE_SCHEMA]},
+                                             "text": {"type": "string", "description":
+                                                      "mots cherchés (sans la commune)"},
+                                             "radius_km": {"type": ["number", "null"]},
+                                             "help": {"type": "object", "description":
+                                                      "aide quand rien n'est trouvé : reason, "
+                                                      "suggestions, did_you_mean, closest"},
                                              "total": {"type": "integer"},
                                              "page": {"type": "integer"},
                                              "per_page": {"type": "integer"}}},

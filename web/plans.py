@@ -214,7 +214,7 @@ def _plan_payload(plan: Plan) -> bytes:
         if len(cache) > 64:
             cache.clear()
         layers = plan_layers(plan, communes_of(plan.dept), checked(plan),
-                             shapes=shapes_of(plan.dept))
+                             shapes=shapes_of(plan.dept), with_isochrones=True)
         cache[key] = json.dumps(layers.payload(), separators=(",", ":"),
                                 ensure_ascii=False).encode("utf-8")
     data: bytes = cache[key]

@@ -6,6 +6,7 @@
 * ``structures.finess_et`` is unique when known: one structure per FINESS ET.
 * ``structures.status`` / ``closed_at``: records that disappear from a newer extract of
   their source are closed, not deleted, and leave search.
+* ``services.opening_hours``: a service's own hours (FHIR ``availableTime``).
 * ``display_name`` (normal case, for people) next to ``official_name`` (as registered);
   ``last_updated`` is the date of the most recent source.
 
@@ -45,6 +46,7 @@ def upgrade() -> None:
     op.create_index("ux_structures_finess_et", "structures", ["finess_et"], unique=True,
                     postgresql_where=sa.text("finess_et IS NOT NULL"))
     op.create_index("ix_structures_status", "structures", ["status"])
+    op.add_column("services", sa.Column("opening_hours", sa.String(300)))
     op.create_table(
         "structure_sources",
         sa.Column("id", sa.Integer, primary_key=True),
@@ -61,15 +63,27 @@ def upgrade() -> None:
         sa.UniqueConstraint("source", "source_id", name="structure_sources_uid"),
     )
     op.create_index("ix_structure_sources_structure", "structure_sources", ["structure_id"])
-    # Existing structures: their own source becomes their first source row.
+    # Existing structures: their own source becomes their first source row, with the
+    # fields they hold (an empty hash: the next import of that source refreshes it).
     op.execute("""
-        INSERT INTO structure_sources (structure_id, source, source_id, source_date)
-        SELECT id, source, source_id, last_verified FROM structures""")
+        INSERT INTO structure_sources (structure_id, source, source_id, source_date, fields)
+        SELECT id, source, source_id, last_verified, jsonb_build_object(
+            'source', source, 'source_id', source_id, 'name', name,
+            'category_code', category_code, 'finess_et', finess_et, 'finess_ej', finess_ej,
+            'siret', siret, 'address', address, 'postal_code', postal_code,
+            'commune_code', commune_code, 'commune_name', commune_name,
+            'lon', CASE WHEN approximate_location THEN NULL ELSE ST_X(point) END,
+            'lat', CASE WHEN approximate_location THEN NULL ELSE ST_Y(point) END,
+            'approximate', approximate_location, 'phone', phone, 'email', email,
+            'website', website, 'opening_hours', opening_hours, 'description', description,
+            'last_verified', last_verified, 'services', '[]'::jsonb)
+        FROM structures""")
     op.execute("UPDATE structures SET official_name = name, display_name = name, "
                "last_updated = last_verified")
 
 
 def downgrade() -> None:
+    op.drop_column("services", "opening_hours")
     op.drop_table("structure_sources")
     op.drop_index("ix_structures_status", table_name="structures")
     op.drop_index("ux_structures_finess_et", table_name="structures")

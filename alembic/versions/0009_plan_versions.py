@@ -2,7 +2,7 @@
 vintage of a plan's communes.
 
 Revision ID: 0009_plan_versions
-Revises: 0007_candidacies
+Revises: 0008_search
 Create Date: 2026-11-23
 """
 from __future__ import annotations
@@ -13,7 +13,7 @@ from sqlalchemy.dialects import postgresql
 from alembic import op
 
 revision = "0009_plan_versions"
-down_revision = "0007_candidacies"
+down_revision = "0008_search"
 branch_labels = None
 depends_on = None
 

@@ -51,6 +51,16 @@ class SolverResult:
 
 
 STATUS_OPTIMAL = "optimal"
+#: Relative tolerance of "proven optimal" (HiGHS's own default, 1e-4, would accept a
+#: solution 0.01 % off).
+OPTIMALITY_GAP = 1e-9
+
+
+def remaining(deadline: float | None, *, share: float = 1.0) -> float | None:
+    """Seconds left before ``deadline`` (times ``share``), at least 0.01; ``None``: no limit."""
+    if deadline is None:
+        return None
+    return max((deadline - time.perf_counter()) * share, 0.01)
 
 
 def time_limit_status(gap: float) -> str:

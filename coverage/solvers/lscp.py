@@ -17,7 +17,7 @@ from coverage.solvers.base import (
     require_reachable,
     run_milp,
 )
-from coverage.solvers.reduce import merge_clients, undominated_sites
+from coverage.solvers.reduce import reduce_covering
 
 
 class LSCP:
@@ -34,14 +34,20 @@ class LSCP:
         return cls(cost, threshold, fixed=check_fixed(fixed, cost.shape[1]),
                    client_labels=labels_of(client_labels, cost.shape[0], "client"))
 
-    def solve(self, *, time_limit: float | None = None) -> SolverResult:
-        """Exact optimum after the exact reductions of :mod:`coverage.solvers.reduce`."""
+    def solve(self, *, time_limit: float | None = None, reduce: bool = True) -> SolverResult:
+        """Exact optimum after the exact reductions of :mod:`coverage.solvers.reduce`.
+
+        ``reduce=False`` gives HiGHS the whole model (the former method, for comparison).
+        """
         start = time.perf_counter()
         covers = self.cost <= self.threshold
         require_reachable(covers, self.client_labels,
                           what=f"à moins de {self.threshold:g} minutes (couverture impossible)")
-        rows, _ = merge_clients(covers, np.ones(len(covers)))
-        keep = undominated_sites(rows, self.fixed)
+        if reduce:
+            kept_rows, keep = reduce_covering(covers, self.fixed)
+            rows = covers[kept_rows]
+        else:
+            rows, keep = covers, np.arange(covers.shape[1])
         rows = rows[:, keep]
         n_clients, n_kept = rows.shape
         ci, sj = np.nonzero(rows)

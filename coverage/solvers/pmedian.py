@@ -30,6 +30,7 @@ import time
 import numpy as np
 
 from coverage.solvers.base import (
+    OPTIMALITY_GAP,
     STATUS_OPTIMAL,
     SolverResult,
     assignment_blocks,
@@ -38,14 +39,13 @@ from coverage.solvers.base import (
     labels_of,
     nearest_open,
     relative_gap,
+    remaining,
     require_reachable,
     run_milp,
     solve,
     time_limit_status,
 )
 
-#: Relative tolerance of "proven optimal" (HiGHS's own default is 1e-4).
-OPTIMALITY_GAP = 1e-9
 #: Subgradient steps at most, and steps without removing a site before the MILP.
 MAX_ASCENT_STEPS = 1500
 MAX_IDLE_STEPS = 120
@@ -104,12 +104,12 @@ class PMedian:
         start = time.perf_counter()
         deadline = start + time_limit if time_limit else None
         allowed = self._check_reachable()
-        weighted = np.where(allowed, self.weights[:, None] * self.cost, np.inf)
+        weighted = np.where(allowed, self.weights[:, None] * np.where(allowed, self.cost, 0.0), np.inf)
         k, fixed = self.k, np.array(self.fixed, dtype=int)
         sites = _initial_sites(weighted, k, fixed, warm_start)
         sites, upper = _local_search(weighted, sites, fixed, deadline)
         if not np.isfinite(upper):  # no feasible start found: the full model decides
-            result = self.solve_classic(time_limit=_remaining(deadline))
+            result = self.solve_classic(time_limit=remaining(deadline))
             result.solve_seconds = time.perf_counter() - start
             return result
         # The multipliers restart from scratch: those of another K, tried as a warm
@@ -124,7 +124,7 @@ class PMedian:
             keep[fixed] = True
             milp = _reduced_milp(weighted, np.flatnonzero(keep), k,
                                  np.union1d(fixed, np.flatnonzero(outcome.forced)),
-                                 time_limit=_remaining(deadline))
+                                 time_limit=remaining(deadline))
             if milp is None:           # no site set left can beat the upper bound
                 bound = upper
             else:
@@ -139,7 +139,9 @@ class PMedian:
         else:
             bound = upper
         sites = np.sort(np.asarray(sites, dtype=int))
-        return SolverResult(sites=sites, assignment=nearest_open(weighted, sites),
+        return SolverResult(sites=sites,
+                            # by minutes: a commune of weight 0 still goes to the nearest
+                            assignment=nearest_open(np.where(allowed, self.cost, np.inf), sites),
                             objective=float(_cost_of(weighted, sites)), status=status,
                             solve_seconds=time.perf_counter() - start, bound=float(bound),
                             gap=relative_gap(upper, bound) if status != STATUS_OPTIMAL else 0.0)
@@ -179,9 +181,6 @@ class PMedian:
                             objective=objective, status=status, solve_seconds=seconds,
                             bound=objective)
 
-
-def _remaining(deadline: float | None) -> float | None:
-    return None if deadline is None else max(deadline - time.perf_counter(), 0.01)
 
 
 def _cost_of(weighted: np.ndarray, sites: np.ndarray) -> float:

@@ -8,6 +8,10 @@ within the threshold), so:
   solution it can be replaced by the other one (or, if that one is open already, by any
   site) without losing coverage. Equal sites keep the lowest index. Fixed sites stay.
 
+For the set covering (LSCP) only, a client whose covering sites include all those of
+another client is covered whenever that one is (row dominance); the two dominances are
+applied in turn until nothing changes.
+
 The reduced model has the same optimal value; solutions map back by site index.
 """
 
@@ -39,3 +43,33 @@ def undominated_sites(covers: np.ndarray, fixed: list[int]) -> np.ndarray:
     keep = ~dominated_by.any(axis=1)
     keep[list(fixed)] = True
     return np.flatnonzero(keep)
+
+
+def minimal_rows(covers: np.ndarray) -> np.ndarray:
+    """Indices of the clients whose covering set contains no other client's (set covering)."""
+    n = covers.shape[0]
+    a = covers.astype(np.float32)
+    inter = a @ a.T                                   # |C_i ∩ C_i'|
+    size = np.diag(inter).copy()
+    inside = inter >= size[:, None] - 0.5             # inside[i', i]: C_i' ⊆ C_i
+    smaller = size[:, None] < size[None, :] - 0.5
+    equal_earlier = (np.abs(size[:, None] - size[None, :]) < 0.5) & \
+        (np.arange(n)[:, None] < np.arange(n)[None, :])
+    implied = inside & (smaller | equal_earlier)
+    np.fill_diagonal(implied, False)
+    return np.flatnonzero(~implied.any(axis=0))
+
+
+def reduce_covering(covers: np.ndarray, fixed: list[int]) -> tuple[np.ndarray, np.ndarray]:
+    """Row and column dominance for the set covering: (kept clients, kept sites)."""
+    rows = np.arange(covers.shape[0])
+    cols = np.arange(covers.shape[1])
+    while True:
+        sub = covers[np.ix_(rows, cols)]
+        keep_rows = minimal_rows(sub)
+        sub = sub[keep_rows]
+        keep_cols = undominated_sites(sub, [int(np.flatnonzero(cols == f)[0])
+                                            for f in fixed if f in set(cols.tolist())])
+        if len(keep_rows) == len(rows) and len(keep_cols) == len(cols):
+            return rows, cols
+        rows, cols = rows[keep_rows], cols[keep_cols]

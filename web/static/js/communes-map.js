@@ -57,6 +57,12 @@
       return marker;
     })).addTo(map);
     overlays["Sièges des antennes"] = seats;
+    // Isochrones: toggleable layers, off at first (named in the legend).
+    (data.isochrones || []).slice().reverse().forEach(function (iso) {
+      var layer = L.geoJSON({ type: "Feature", geometry: M.polygon(iso.g), properties: {} },
+        { interactive: false, style: L.extend({ className: "isochrone" }, iso.style) });
+      overlays[M.escapeHtml("Isochrone " + iso.minutes + " min")] = layer;
+    });
     map.fitBounds(communes.getBounds());
     var legend = M.legend(data.name);
     legend.addTo(map);

@@ -17,20 +17,40 @@
   var communeList = document.getElementById("commune-list");
   var sectorSelect = document.getElementById("sector");
   var categorySelect = document.getElementById("category");
+  var radiusSelect = document.getElementById("radius_km");
+  var openSelect = document.getElementById("ouvert");
+  var openDay = document.getElementById("ouvert-le");
+  var communeError = document.getElementById("commune-error");
+  var communeChoices = document.getElementById("commune-choices");
+  var placeBox = document.getElementById("place");
+  var placeText = document.getElementById("place-text");
+  var placeUndo = document.getElementById("place-undo");
+  var helpBox = document.getElementById("help");
   var nf = new Intl.NumberFormat("fr-FR", { maximumFractionDigits: 1 });
 
   // ---- map -------------------------------------------------------------------------
   var map = window.MaillageMap.create(mapNode).setView([46.6, 2.5], 6);
   // Our own base map (département outlines, commune boundaries, names of the main
   // communes) under the markers: the map reads even when the online tiles fail.
+  // Loaded per département, when it comes into view (all at once when there are few).
+  var basemaps = {};
   fetch("/carte/fond.json").then(function (r) { return r.ok ? r.json() : { departements: [] }; })
     .then(function (data) {
       var legend = window.MaillageMap.legend("Légende");
       legend.addTo(map);
       legend.show(data.legend || []);
-      return Promise.all(data.departements.map(function (d) {
-        return window.MaillageMap.basemap(map, d.code, { communes: true });
-      }));
+      function loadVisible() {
+        var view = map.getBounds(), few = data.departements.length <= 5;
+        return Promise.all(data.departements.filter(function (d) {
+          var b = L.latLngBounds([d.bbox[1], d.bbox[0]], [d.bbox[3], d.bbox[2]]);
+          return !basemaps[d.code] && (few || (map.getZoom() >= 7 && view.intersects(b)));
+        }).map(function (d) {
+          basemaps[d.code] = window.MaillageMap.basemap(map, d.code, { communes: true });
+          return basemaps[d.code];
+        }));
+      }
+      map.on("moveend", loadVisible);
+      return loadVisible();
     }).then(function () { mapNode.dataset.basemap = "1"; })
     .catch(function () { mapNode.dataset.basemap = "erreur"; });
   var cluster = L.markerClusterGroup({ showCoverageOnHover: false, maxClusterRadius: 50 });
@@ -40,7 +60,8 @@
   var state = {
     page: 1, total: 0, loaded: 0, request: 0,
     area: null,          // {lat, lon, radius} when the user moved the map
-    pendingCategory: ""  // category asked for in the URL, set once the list is loaded
+    pendingCategory: "", // category asked for in the URL, set once the list is loaded
+    understand: true     // read a commune named in the query as the place
   };
   var markers = {};  // structure id -> L.Marker
   var items = {};    // structure id -> <li>
@@ -55,7 +76,11 @@
     return node;
   }
 
-  function structureUrl(id) { return "/structure/" + encodeURIComponent(id); }
+  // The card's link carries the search, so that « Retour à la recherche » restores it.
+  function structureUrl(id) {
+    var search = urlState().toString();
+    return "/structure/" + encodeURIComponent(id) + (search ? "?depuis=" + encodeURIComponent(search) : "");
+  }
 
   function frDate(iso) {
     var d = new Date(iso + "T00:00:00");
@@ -72,6 +97,13 @@
     var out = [];
     if (p.approximate_location) { out.push(["Localisation approximative", "note approx"]); }
     if (p.stale) { out.push(["À vérifier : fiche non vérifiée depuis plus d'un an", "note stale"]); }
+    if (p.open_now === true) { out.push(["Ouvert maintenant", "note open"]); }
+    else if (p.open_now === false) { out.push(["Fermé maintenant", "note shut"]); }
+    var today = new Date().toISOString().slice(0, 10);
+    if (p.closed_from && p.closed_from <= today && (!p.closed_until || today <= p.closed_until)) {
+      out.push(["Fermé temporairement" + (p.closed_until ? " jusqu'au " + frDate(p.closed_until) : ""),
+                "note closed"]);
+    }
     return out;
   }
 
@@ -145,20 +177,37 @@
   }
 
   // ---- search ------------------------------------------------------------------------
+  function openParam() {
+    if (openSelect.value === "maintenant") { return "maintenant"; }
+    if (openSelect.value === "jour" && openDay.value) { return openDay.value; }
+    return "";
+  }
+
   function params(page) {
     var out = new URLSearchParams();
-    ["q", "sector", "category", "public"].forEach(function (name) {
-      var value = form.elements[name].value.trim();
-      if (value) { out.set(name, value); }
-    });
+    var q = form.elements.q.value.trim();
+    if (q) { out.set("q", q); }
+    if (sectorSelect.value) { out.set("sector", sectorSelect.value); }
+    if (categorySelect.value || state.pendingCategory) {
+      out.set("category", categorySelect.value || state.pendingCategory);
+    }
+    if (form.elements["public"].value) { out.set("public", form.elements["public"].value); }
+    var radius = radiusSelect.value !== "0" ? radiusSelect.value : "";
     if (state.area) {
       out.set("lat", state.area.lat.toFixed(5));
       out.set("lon", state.area.lon.toFixed(5));
       out.set("radius_km", String(state.area.radius));
     } else if (communeCode.value) {
       out.set("commune", communeCode.value);
-      if (form.elements.radius_km.value) { out.set("radius_km", form.elements.radius_km.value); }
+      if (radius) { out.set("radius_km", radius); }
+    } else if (radius) {
+      out.set("radius_km", radius);  // used around a commune named in the query
     }
+    var open = openParam();
+    if (open === "maintenant") { out.set("open_now", "true"); } else if (open) { out.set("open_on", open); }
+    if (!state.understand) { out.set("understand", "false"); }
+    var dept = lastDept();
+    if (dept && !communeCode.value && !state.area) { out.set("prefer_dept", dept); }
     // Around a place with no words, the nearest first; otherwise the best matches.
     var located = out.has("commune") || out.has("lat");
     out.set("sort", located && !out.has("q") ? "distance" : "relevance");
@@ -167,26 +216,110 @@
     return out;
   }
 
+  function lastDept() {
+    try { return window.localStorage.getItem("maillage.departement") || ""; } catch (e) { return ""; }
+  }
+  function rememberDept(code) {
+    var dept = code.indexOf("97") === 0 ? code.slice(0, 3) : code.slice(0, 2);
+    try { window.localStorage.setItem("maillage.departement", dept); } catch (e) { /* private mode */ }
+  }
+
+  function urlState() {
+    // French names, as in /recherche?q=…&commune=…&rayon=…&secteur=…
+    var out = new URLSearchParams();
+    var q = form.elements.q.value.trim();
+    if (q) { out.set("q", q); }
+    if (communeCode.value) { out.set("commune", communeCode.value); }
+    if (radiusSelect.value) { out.set("rayon", radiusSelect.value); }
+    if (sectorSelect.value) { out.set("secteur", sectorSelect.value); }
+    var category = categorySelect.value || state.pendingCategory;
+    if (category) { out.set("categorie", category); }
+    if (form.elements["public"].value) { out.set("public", form.elements["public"].value); }
+    if (openParam()) { out.set("ouvert", openParam()); }
+    if (!state.understand) { out.set("lieu", "0"); }
+    return out;
+  }
+
   function syncUrl() {
     // The address bar keeps the search, so that it can be shared or bookmarked.
-    var out = new URLSearchParams();
-    ["q", "sector", "category", "public", "radius_km"].forEach(function (name) {
-      var value = form.elements[name].value.trim();
-      if (value) { out.set(name, value); }
-    });
-    if (communeCode.value) {
-      out.set("commune", communeCode.value);
-      out.set("commune_label", communeInput.value);
-    }
-    var query = out.toString();
+    var query = urlState().toString();
     history.replaceState(null, "", location.pathname + (query ? "?" + query : ""));
   }
 
-  function updateStatus() {
+  function showPlace(place) {
+    if (!place || place.source !== "query" || state.area) { placeBox.hidden = true; return; }
+    placeText.textContent = "Commune lue dans votre recherche : " + place.label + ".";
+    placeUndo.textContent = "Annuler : chercher « " + place.words + " » comme un mot";
+    placeBox.hidden = false;
+  }
+
+  function applySuggestion(change) {
+    Object.keys(change).forEach(function (key) {
+      var value = change[key];
+      if (key === "radius_km") {
+        var wanted = String(value);
+        if (!Array.prototype.some.call(radiusSelect.options, function (o) { return o.value === wanted; })) {
+          radiusSelect.appendChild(el("option", wanted + " km")).value = wanted;
+        }
+        radiusSelect.value = wanted;
+      } else if (key === "sector") { sectorSelect.value = ""; fillCategories(); }
+      else if (key === "category") { categorySelect.value = ""; state.pendingCategory = ""; }
+      else if (key === "public") { form.elements["public"].value = ""; }
+      else if (key === "ouvert") { openSelect.value = ""; openDay.hidden = true; }
+      else if (key === "understand") { state.understand = false; }
+    });
+    run({});
+  }
+
+  function showHelp(help) {
+    helpBox.replaceChildren();
+    if (!help) { helpBox.hidden = true; return; }
+    helpBox.appendChild(el("p", help.reason, "help-reason"));
+    if (help.did_you_mean) {
+      var line = el("p", "Vouliez-vous dire ");
+      var fix = el("button", "« " + help.did_you_mean + " »", "link-button");
+      fix.type = "button";
+      fix.addEventListener("click", function () {
+        form.elements.q.value = help.did_you_mean;
+        run({});
+      });
+      line.appendChild(fix);
+      line.appendChild(document.createTextNode(" ?"));
+      helpBox.appendChild(line);
+    }
+    if (help.suggestions && help.suggestions.length) {
+      var list = el("ul", null, "help-suggestions");
+      help.suggestions.forEach(function (sug) {
+        var item = el("li");
+        var button = el("button", sug.label, "button secondary");
+        button.type = "button";
+        button.addEventListener("click", function () { applySuggestion(sug.params || {}); });
+        item.appendChild(button);
+        list.appendChild(item);
+      });
+      helpBox.appendChild(list);
+    }
+    if (help.closest && help.closest.length) {
+      helpBox.appendChild(el("p", "Les fiches les plus proches de votre recherche :"));
+      var near = el("ul", null, "help-closest");
+      help.closest.forEach(function (c) {
+        var item = el("li");
+        var link = el("a", c.name + (c.commune_name ? " (" + c.commune_name + ")" : ""));
+        link.href = structureUrl(c.id);
+        item.appendChild(link);
+        near.appendChild(item);
+      });
+      helpBox.appendChild(near);
+    }
+    helpBox.hidden = false;
+  }
+
+  function updateStatus(data) {
+    var place = data && data.place;
     var where = state.area ? " dans la zone affichée" :
-      (communeCode.value ? " autour de " + communeInput.value : "");
+      (place ? " " + place.around : "");
     if (state.total === 0) {
-      status.textContent = "Aucun résultat" + where + ". Élargissez le rayon ou retirez un filtre.";
+      status.textContent = "Aucun résultat" + where + ".";
     } else {
       status.textContent = nf.format(state.total) + " résultat" + (state.total > 1 ? "s" : "") +
         where + (state.loaded < state.total ? " — " + nf.format(state.loaded) + " affichés" : "") + ".";
@@ -226,7 +359,14 @@
       state.loaded += 1;
     });
     cluster.addLayers(added);
-    updateStatus();
+    if (!opts.append) {
+      state.last = data;
+      showPlace(data.place);
+      showHelp(data.help);
+      // The commune typed last (here, in the query) orders searches without a place.
+      if (data.place && data.place.code) { rememberDept(data.place.code); }
+    }
+    updateStatus(state.last);
     if (!opts.append && !opts.keepView && bounds.isValid()) {
       userMove = false;
       map.fitBounds(bounds, { maxZoom: 13, padding: [24, 24] });
@@ -291,12 +431,79 @@
 
   form.addEventListener("submit", function (event) {
     event.preventDefault();
+    state.understand = true;
+    var typed = communeInput.value.trim();
+    if (typed && !communeCode.value) {
+      // A commune typed without picking it in the list: resolve it, never ignore it.
+      resolveCommune(typed).then(function (ok) { if (ok) { state.area = null; run({}); } });
+      return;
+    }
     if (communeCode.value) { state.area = null; }
     run({ keepView: !!state.area });
   });
-  ["public", "radius_km", "category"].forEach(function (name) {
-    form.elements[name].addEventListener("change", function () { run({ keepView: !!state.area }); });
+  [form.elements["public"], radiusSelect, categorySelect].forEach(function (node) {
+    node.addEventListener("change", function () {
+      if (node === categorySelect) { state.pendingCategory = ""; }
+      run({ keepView: !!state.area });
+    });
   });
+  openSelect.addEventListener("change", function () {
+    openDay.hidden = openSelect.value !== "jour";
+    if (openSelect.value === "jour" && !openDay.value) {
+      openDay.value = new Date().toISOString().slice(0, 10);
+    }
+    run({ keepView: !!state.area });
+  });
+  openDay.addEventListener("change", function () { run({ keepView: !!state.area }); });
+  placeUndo.addEventListener("click", function () { state.understand = false; run({}); });
+
+  function setCommune(code, label) {
+    communeCode.value = code;
+    communeInput.value = label;
+    known[label] = code;
+    communeError.hidden = true;
+    communeInput.removeAttribute("aria-invalid");
+    communeChoices.hidden = true;
+    communeChoices.replaceChildren();
+    rememberDept(code);
+  }
+
+  function resolveCommune(typed) {
+    status.textContent = "Recherche de la commune…";
+    return fetch(API + "/communes/resolve?q=" + encodeURIComponent(typed), { credentials: "same-origin" })
+      .then(function (r) { return r.json().then(function (body) { return { ok: r.ok, body: body }; }); })
+      .then(function (res) {
+        communeChoices.replaceChildren();
+        if (!res.ok) {
+          communeError.textContent = res.body.erreur || "Commune introuvable.";
+          communeError.hidden = false;
+          communeInput.setAttribute("aria-invalid", "true");
+          status.textContent = "Précisez la commune.";
+          return false;
+        }
+        var c = res.body.commune;
+        if (c) { setCommune(c.code, c.nom + " (" + c.code + ")"); return true; }
+        communeChoices.appendChild(el("p", "Plusieurs communes correspondent à « " + typed + " » : choisissez."));
+        var list = el("ul");
+        res.body.choices.forEach(function (choice) {
+          var item = el("li");
+          var button = el("button", choice.nom + " (" + choice.code + ")", "link-button");
+          button.type = "button";
+          button.addEventListener("click", function () {
+            setCommune(choice.code, choice.nom + " (" + choice.code + ")");
+            state.area = null;
+            run({});
+          });
+          item.appendChild(button);
+          list.appendChild(item);
+        });
+        communeChoices.appendChild(list);
+        communeChoices.hidden = false;
+        status.textContent = "Précisez la commune.";
+        return false;
+      })
+      .catch(function () { status.textContent = "Le service ne répond pas. Réessayez."; return false; });
+  }
   more.addEventListener("click", function () { run({ append: true, keepView: true }); });
 
   // ---- categories, filtered by sector -------------------------------------------------
@@ -327,7 +534,8 @@
     var value = communeInput.value.trim();
     var hadCode = communeCode.value;
     communeCode.value = known[value] || "";
-    if (communeCode.value) { state.area = null; run({}); return; }
+    communeError.hidden = true;
+    if (communeCode.value) { setCommune(communeCode.value, value); state.area = null; run({}); return; }
     if (!value && hadCode) { run({ keepView: true }); return; }
     if (value.length < 2) { return; }
     clearTimeout(typing);
@@ -348,20 +556,22 @@
     }, 200);
   });
 
-  // ---- start: restore the search from the address bar ----------------------------------
+  // ---- start: the server filled the form from the address bar ------------------------
   var initial = new URLSearchParams(location.search);
-  ["q", "sector", "public", "radius_km"].forEach(function (name) {
-    if (initial.get(name) !== null) { form.elements[name].value = initial.get(name); }
+  if (communeCode.value) { known[communeInput.value] = communeCode.value; rememberDept(communeCode.value); }
+  state.pendingCategory = form.dataset.category || "";
+  state.understand = form.dataset.lieu !== "0";
+  Array.prototype.forEach.call(communeChoices.querySelectorAll("a[data-code]"), function (link) {
+    link.addEventListener("click", function (event) {
+      event.preventDefault();
+      setCommune(link.dataset.code, link.dataset.label);
+      state.area = null;
+      run({});
+    });
   });
-  if (initial.get("commune")) {
-    communeCode.value = initial.get("commune");
-    communeInput.value = initial.get("commune_label") || initial.get("commune");
-    known[communeInput.value] = communeCode.value;
-  }
-  state.pendingCategory = initial.get("category") || "";
   // On a phone the filters start folded (unless some are set), so that the map shows
   // without scrolling far.
-  var filtered = ["sector", "category", "public"].some(function (n) { return initial.get(n); });
+  var filtered = ["secteur", "categorie", "public", "ouvert"].some(function (n) { return initial.get(n); });
   if (window.matchMedia("(max-width: 760px)").matches && !filtered) {
     document.getElementById("filters").open = false;
   }
@@ -369,5 +579,11 @@
     .then(function (r) { return r.ok ? r.json() : []; })
     .then(function (rows) { categories = rows.filter(function (c) { return c.structures !== 0; }); fillCategories(); })
     .catch(function () { /* the search still works without the category list */ });
-  if (state.pendingCategory) { categoriesLoaded.then(function () { run({}); }); } else { run({}); }
+  // A commune that did not resolve waits for the user (the message says why).
+  var unresolved = communeInput.value.trim() && !communeCode.value;
+  if (unresolved) {
+    status.textContent = "Précisez la commune.";
+  } else if (state.pendingCategory) {
+    categoriesLoaded.then(function () { run({}); });
+  } else { run({}); }
 })();
