@@ -431,7 +431,9 @@ def test_write_routes_refuse_other_roles(app, users, stored, kind, route) -> Non
     assert r.status_code == 400
     for who in ("ars", "ed", "b"):
         client = _login(app, users[who][0])
-        assert client.get(f"/plans/{stored}/editer").status_code == 403
+        for path in ("editer", "versions.json", "versions/1.json", "versions/1/comparer",
+                     "calculs/abc"):
+            assert client.get(f"/plans/{stored}/{path}").status_code in (403, 404), (who, path)
 
 
 # --- safe actions (item 6) ------------------------------------------------------------------
