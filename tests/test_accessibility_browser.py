@@ -62,7 +62,9 @@ def site(communes_loaded: Engine, shared_data: Path, communes_43):
                               name="Ada Admin"),
         }
         structure_id = conn.execute(text(
-            "SELECT id FROM structures WHERE source LIKE 'gisco%' ORDER BY id LIMIT 1")).scalar_one()
+            # GISCO hospitals merge into FINESS records already loaded by other tests.
+            "SELECT structure_id FROM structure_sources WHERE source LIKE 'gisco%' "
+            "ORDER BY structure_id LIMIT 1")).scalar_one()
         org_id = conn.execute(text("SELECT organisation_id FROM users WHERE id = :i"),
                               {"i": ids["promoteur"]}).scalar_one()
     plan = plan_from_epci_grouping(

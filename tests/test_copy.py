@@ -88,7 +88,8 @@ def site(communes_loaded: Engine, shared_data: Path, communes_43):
                               name="Ada Admin"),
         }
         structure_id = conn.execute(text(
-            "SELECT id FROM structures WHERE source LIKE 'gisco%' ORDER BY id LIMIT 1")
+            "SELECT structure_id FROM structure_sources WHERE source LIKE 'gisco%' "
+            "ORDER BY structure_id LIMIT 1")
         ).scalar_one()
     # A plan imported by the command line: no owner, no author.
     orphan = plan_from_epci_grouping(

@@ -106,6 +106,8 @@
       var div = L.DomUtil.create("div", "legend");
       div.setAttribute("role", "region");
       div.setAttribute("aria-label", "Légende");
+      // The legend may scroll on small maps: keyboard users must be able to reach it.
+      div.tabIndex = 0;
       L.DomEvent.disableClickPropagation(div);
       L.DomEvent.disableScrollPropagation(div);
       control._div = div;
