@@ -400,3 +400,48 @@ def test_declaration_states_the_audited_scope(site) -> None:
     assert f"soit {len(PAGES)} pages contrôlées" in text_
     assert "non conforme" in text_ and "Défenseur des droits" in text_
     assert driver.find_element("css selector", "footer a[href='/accessibilite']").is_displayed()
+
+
+def test_refused_decision_is_explained_under_the_comment_field(site) -> None:
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import Select
+
+    _ensure_candidacy(site)
+    _login(site, "ars")
+    driver = site["driver"]
+    driver.set_window_size(1280, 900)
+    driver.get(f"{site['base']}/candidatures/{site['candidacy_id']}")
+    Select(driver.find_element(By.ID, "statut")).select_by_value("non_retenue")
+    driver.find_element(By.CSS_SELECTOR, "#decision button[type=submit]").click()
+    _wait(driver, lambda d: d.find_elements(By.ID, "commentaire-error"))
+    comment = driver.find_element(By.ID, "commentaire")
+    assert comment.get_attribute("aria-invalid") == "true"
+    assert comment.get_attribute("aria-describedby") == "commentaire-error"
+    assert "Motivez" in driver.find_element(By.ID, "commentaire-error").text
+    assert driver.switch_to.active_element.get_attribute("id") == "commentaire"
+    # The choice made is kept; nothing was decided.
+    assert Select(driver.find_element(By.ID, "statut")).first_selected_option.get_attribute(
+        "value") == "non_retenue"
+    assert driver.find_element(By.ID, "status").text == "déposée"
+    assert [v for v in _axe(driver) if v["impact"] in BLOCKING] == []
+
+
+def test_refused_upload_is_tied_to_the_file_field(site, tmp_path: Path) -> None:
+    from selenium.webdriver.common.by import By
+
+    bad = tmp_path / "plan.txt"
+    bad.write_text("ceci n'est pas un plan\n", encoding="utf-8")
+    _login(site, "promoteur")
+    driver = site["driver"]
+    driver.set_window_size(1280, 900)
+    driver.get(site["base"] + "/plans")
+    driver.find_element(By.ID, "nom").send_keys("Plan refusé")
+    driver.find_element(By.ID, "fichier").send_keys(str(bad))
+    driver.find_element(By.CSS_SELECTOR, "form[enctype] button").click()
+    _wait(driver, lambda d: d.find_elements(By.CSS_SELECTOR, "#messages .flash.erreur"))
+    field = driver.find_element(By.ID, "fichier")
+    assert field.get_attribute("aria-invalid") == "true"
+    assert field.get_attribute("aria-describedby") == "messages"
+    assert "Type de fichier refusé" in driver.find_element(By.ID, "messages").text
+    assert driver.switch_to.active_element.get_attribute("id") == "fichier"
+    assert driver.find_element(By.ID, "k").get_attribute("aria-invalid") is None

@@ -23,6 +23,7 @@ from flask import (
     request,
     url_for,
 )
+from flask import session as session_store
 from sqlalchemy import text
 
 from coverage.candidacy import (
@@ -124,9 +125,13 @@ def show(candidacy_id: int):
         log = history(session, entity="candidature", entity_id=candidacy_id)
         versions = list_candidacies(session, depts=[info["departement"]],
                                     candidate_keys=[info["candidate_key"]])
+    # A refused decision (Post/Redirect/Get): its message goes under the field concerned.
+    refused = session_store.pop("decision_error", None)
+    if refused and refused.get("id") != candidacy_id:
+        refused = None
     return render_template("candidacies_show.html", info=info, plan=plan, check=checked(plan),
                            log=log, versions=versions, statuses=STATUS_LABELS,
-                           decisions=DECISIONS)
+                           decisions=DECISIONS, refused=refused)
 
 
 @bp.post("/candidatures/<int:candidacy_id>/decision")
@@ -140,7 +145,14 @@ def decision(candidacy_id: int):
             before, after = decide(session, candidacy_id, status=status, comment=comment,
                                    user_id=g.user.id, user_name=g.user.display_name)
         except MaillageError as exc:
-            flash(exc.message, "erreur")
+            field = "statut" if exc.message.startswith("Décision") else \
+                "commentaire" if "ommentaire" in exc.message else ""
+            if field:
+                session_store["decision_error"] = {
+                    "id": candidacy_id, "field": field, "message": exc.message,
+                    "statut": status[:40], "commentaire": comment[:2000]}
+            else:
+                flash(exc.message, "erreur")
             return redirect(url_for("candidacies.show", candidacy_id=candidacy_id))
         record(session, user=g.user, action="decision", entity="candidature",
                entity_id=candidacy_id, before=before, after=after)
