@@ -85,8 +85,9 @@ class CommuneResolver:
             if candidate in self.names:
                 return candidate, None
             if not candidate.startswith(self.dept):
-                return None, (f"commune « {value} » d'un autre département "
-                              f"({candidate[:2]}, attendu {self.dept})")
+                # We only know this département's communes: say what is wrong, not a guess.
+                return None, (f"code INSEE « {value} » absent du département {self.dept} "
+                              f"(les codes du {self.dept} commencent par {self.dept})")
             return None, f"code INSEE inconnu « {value} » dans le département {self.dept}"
         matches = self.index.lookup(value)
         if len(matches) == 1:

@@ -19,7 +19,7 @@ from coverage.mapping import build_map, save_map
 from coverage.plan import Plan
 from coverage.svgmap import plan_svg
 from geo import settings
-from geo.fmt import fr_float, fr_int
+from geo.fmt import fr_date, fr_float, fr_int
 
 _ENV = Environment(loader=FileSystemLoader(Path(__file__).parent / "templates"),
                    autoescape=select_autoescape(["html"]))
@@ -73,7 +73,7 @@ def render_report(check: CheckResult, *, notes: Iterable[str] = (),
     return _ENV.get_template("report.html").render(
         check=check, notes=list(notes), extra_sections=list(extra_sections),
         communes_source=communes_source, map_svg=map_svg, files=files or {},
-        generated=datetime.now().strftime("%d/%m/%Y %H:%M"),
+        generated=f"{fr_date(datetime.now())} à {datetime.now():%H:%M}",
         norm=settings.DAC_FILE_ACTIVE_NORM,
         uncovered_population=sum(check.populations[c] for c in check.uncovered))
 

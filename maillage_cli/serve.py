@@ -1,16 +1,17 @@
 """``maillage serve``: the web application under gunicorn, a production WSGI server.
 
-Why gunicorn: pre-forked worker processes use every core (a threaded server such as
-waitress runs all Python work — JSON encoding, template rendering — under one GIL),
-workers are restarted if they die, and it is the usual server behind nginx or Apache.
-Each worker has a few threads for requests that wait on PostGIS. Flask's own server is
-for development only (``--dev``).
+Why gunicorn: a supervised worker (restarted if it dies, request timeouts, graceful
+reloads), the usual server behind nginx or Apache, and pre-forked processes when more
+cores are wanted (a threaded server such as waitress keeps all Python work under one
+GIL). By default ONE process with 8 threads: the plan editor's background solves
+(``web/editor.py``) live in the process that started them, so several processes need a
+proxy with sticky sessions (``--workers N`` then). Flask's own server is for
+development only (``--dev``).
 """
 
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from typing import Any
 
@@ -20,20 +21,18 @@ def register(sub: argparse._SubParsersAction) -> None:
     parser.add_argument("--host", default="127.0.0.1",
                         help="adresse d'écoute (défaut : 127.0.0.1, cette machine seulement)")
     parser.add_argument("--port", type=int, default=5000, help="port (défaut : 5000)")
-    parser.add_argument("--workers", type=int, default=None,
-                        help="processus (défaut : 2 × cœurs + 1, au plus 9)")
-    parser.add_argument("--threads", type=int, default=4,
-                        help="fils par processus (défaut : 4)")
+    parser.add_argument("--workers", type=int, default=1,
+                        help="processus (défaut : 1 ; davantage seulement derrière un "
+                             "mandataire à sessions persistantes, car les calculs de "
+                             "l'éditeur de plans vivent dans le processus qui les lance)")
+    parser.add_argument("--threads", type=int, default=8,
+                        help="fils par processus (défaut : 8)")
     parser.add_argument("--behind-proxy", action="store_true",
                         help="derrière un mandataire inverse (nginx, Apache) : faire confiance "
                              "à ses en-têtes X-Forwarded-For/-Proto/-Host (un seul saut)")
     parser.add_argument("--dev", action="store_true",
                         help="serveur de développement de Flask (jamais en production)")
     parser.set_defaults(handler=run)
-
-
-def default_workers() -> int:
-    return min(2 * (os.cpu_count() or 1) + 1, 9)
 
 
 def build_app(*, behind_proxy: bool) -> Any:
@@ -59,7 +58,7 @@ def run(args: argparse.Namespace) -> int:
         return 0
     from gunicorn.app.base import BaseApplication
 
-    workers = args.workers or default_workers()
+    workers = max(1, args.workers)
     options = {"bind": f"{args.host}:{args.port}", "workers": workers,
                "threads": args.threads, "worker_class": "gthread", "timeout": 120,
                "graceful_timeout": 10, "accesslog": "-", "errorlog": "-",

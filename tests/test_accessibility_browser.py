@@ -154,6 +154,7 @@ PAGES: list[tuple[str | None, str, str, Ready]] = [
     ("promoteur", "plans", "/plans", None),
     ("promoteur", "plan", "/plans/{plan}", _map_drawn),
     ("promoteur", "rapport", "/plans/{plan}/rapport", None),
+    ("promoteur", "editeur-de-plan", "/plans/{plan}/editer", _map_drawn),
     ("promoteur", "candidature", "/candidatures/{candidacy}", None),
     ("promoteur", "erreur-403", "/ars/candidatures", None),
     ("ars", "accueil", "/", None),
@@ -167,8 +168,10 @@ PAGES: list[tuple[str | None, str, str, Ready]] = [
     ("editeur", "accueil", "/", None),
     ("editeur", "structure", "/structure/{structure}", None),
     ("editeur", "modifier-structure", "/structure/{structure}/modifier", None),
+    ("editeur", "a-verifier", "/a-verifier", None),
     ("admin", "accueil", "/", None),
     ("admin", "plans", "/plans", None),
+    ("admin", "journal", "/admin/journal", None),
     ("admin", "candidatures", "/ars/candidatures?dept=43", _map_drawn),
 ]
 
@@ -438,10 +441,13 @@ def test_refused_upload_is_tied_to_the_file_field(site, tmp_path: Path) -> None:
     driver.find_element(By.ID, "nom").send_keys("Plan refusé")
     driver.find_element(By.ID, "fichier").send_keys(str(bad))
     driver.find_element(By.CSS_SELECTOR, "form[enctype] button").click()
-    _wait(driver, lambda d: d.find_elements(By.CSS_SELECTOR, "#messages .flash.erreur"))
+    # The refusal comes back to the upload form (#upload-errors), tied to the file field.
+    _wait(driver, lambda d: d.find_elements(By.CSS_SELECTOR,
+                                            "#messages .flash.erreur, #upload-errors"))
     field = driver.find_element(By.ID, "fichier")
     assert field.get_attribute("aria-invalid") == "true"
-    assert field.get_attribute("aria-describedby") == "messages"
-    assert "Type de fichier refusé" in driver.find_element(By.ID, "messages").text
+    described = field.get_attribute("aria-describedby")
+    assert described in {"messages", "upload-errors"}
+    assert "Type de fichier refusé" in driver.find_element(By.ID, described).text
     assert driver.switch_to.active_element.get_attribute("id") == "fichier"
     assert driver.find_element(By.ID, "k").get_attribute("aria-invalid") is None

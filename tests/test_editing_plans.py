@@ -464,7 +464,7 @@ def test_upload_errors_come_back_to_the_form(app, users) -> None:
     r = _upload(client, mixed, "mixte.csv")
     assert r.status_code == 302
     page = client.get(r.headers["Location"]).get_data(as_text=True)
-    assert "et 2 ligne(s) en anomalie de plus" in page
+    assert "et 2 lignes en anomalie de plus" in page
     assert page.count("mixte.csv, ligne") == 10 and "ligne 14 :" in page
 
 

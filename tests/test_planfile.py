@@ -125,8 +125,8 @@ def test_problems_keep_spreadsheet_line_numbers_across_blank_lines(tmp_path: Pat
     path.write_text("insee;antenne\n43157;Velay\n\n;;\n63113;Velay\n43040;\n",
                     encoding="utf-8")
     pf = read_plan_file(path, communes=communes_43, dept="43")
-    assert [(p.line, m) for p in pf.problems for m in ["autre département", "antenne vide"]
-            if m in p.message] == [(5, "autre département"), (6, "antenne vide")]
+    assert [(p.line, m) for p in pf.problems for m in ["absent du département", "antenne vide"]
+            if m in p.message] == [(5, "absent du département"), (6, "antenne vide")]
 
 
 def test_duplicates_unicity_violation_kept_duplicate_line_warned(communes_43) -> None:

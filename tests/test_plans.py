@@ -58,7 +58,7 @@ def test_names_windows_1252(communes_43) -> None:
 def test_every_problem_has_its_line(communes_43) -> None:
     pf = read_plan_file(PLANS / "problems.csv", communes=communes_43, dept="43")
     text = {p.line: p.message for p in pf.problems}
-    assert "autre département" in text[3]
+    assert "absent du département" in text[3]
     assert "code INSEE inconnu" in text[4]
     assert "commune inconnue" in text[5]
     assert "antenne vide" in text[6]

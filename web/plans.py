@@ -117,6 +117,7 @@ def _upload_form(filename: str, messages: list[str], *, name: str = "") -> tuple
         rows = list_plans(session, owner_id=g.user.id, organisation_id=g.user.organisation_id)
         candidacies = latest_by_plan(session, [r["id"] for r in rows])
     return render_template("plans.html", plans=rows, candidacies=candidacies,
+                           owners=owner_signatures([r["owner_id"] for r in rows]),
                            upload_errors={"filename": filename, "messages": messages},
                            upload_name=name), 400
 
