@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import tarfile
 from collections.abc import Iterator
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from typing import IO
 
+from geo.archives import unsafe_member_path
 from geo.errors import MaillageError
 
 MAX_MEMBERS = 2_000
@@ -41,9 +42,7 @@ def check_tar(path: Path, *, max_members: int = MAX_MEMBERS,
                 if count > max_members:
                     raise MaillageError(f"Archive « {path.name} » refusée : plus de "
                                         f"{max_members} fichiers.")
-                pure = PurePosixPath(member.name)
-                if pure.is_absolute() or ".." in pure.parts or member.name.startswith("\\") \
-                        or ":" in (pure.parts[0] if pure.parts else ""):
+                if unsafe_member_path(member.name):  # the same rule as for XLSX (ZIP)
                     raise MaillageError(f"Archive « {path.name} » refusée : le chemin "
                                         f"« {member.name} » sort de l'archive.")
                 if member.isdir():
