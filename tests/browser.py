@@ -80,3 +80,25 @@ def resource_urls(driver: Any) -> list[str]:
     urls: list[str] = driver.execute_script(
         "return performance.getEntriesByType('resource').map(function (e) { return e.name; });")
     return urls
+
+
+def wait(driver: Any, condition: Any, timeout: float = 30) -> Any:
+    """Wait until ``condition(driver)`` is truthy; a stale element (the page re-rendered
+    under the check) is retried, not an error."""
+    from selenium.common.exceptions import StaleElementReferenceException
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    return WebDriverWait(driver, timeout, ignored_exceptions=(
+        StaleElementReferenceException,)).until(condition)
+
+
+def sign_in(driver: Any, base: str, email: str, password: str) -> None:
+    """Sign in through the real login form (a fresh session: cookies cleared first)."""
+    from selenium.webdriver.common.by import By
+
+    driver.delete_all_cookies()
+    driver.get(base + "/connexion")
+    driver.find_element(By.ID, "email").send_keys(email)
+    driver.find_element(By.ID, "password").send_keys(password)
+    driver.find_element(By.CSS_SELECTOR, "form.form button").click()
+    wait(driver, lambda d: "/connexion" not in d.current_url)

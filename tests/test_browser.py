@@ -14,7 +14,8 @@ from directory.gisco import read_gisco_hospitals
 from directory.store import sync_categories, upsert
 from directory.taxonomy import load_categories
 from geo.db import session_scope
-from tests.browser import chromium, require_chromium, serve
+from tests.browser import chromium, require_chromium, serve, sign_in
+from tests.browser import wait as _wait
 from web.accounts import add_user
 
 PASSWORD = "mot-de-passe-navigateur"
@@ -56,22 +57,8 @@ def site(communes_loaded: Engine, shared_data: Path):
         conn.execute(text("DELETE FROM structures WHERE id = :i"), {"i": xss_id})
 
 
-def _wait(driver, condition, timeout: float = 15):
-    from selenium.webdriver.support.ui import WebDriverWait
-
-    return WebDriverWait(driver, timeout).until(condition)
-
-
 def _login(site, who: str) -> None:
-    from selenium.webdriver.common.by import By
-
-    driver = site["driver"]
-    driver.delete_all_cookies()
-    driver.get(site["base"] + "/connexion")
-    driver.find_element(By.ID, "email").send_keys(site["emails"][who])
-    driver.find_element(By.ID, "password").send_keys(PASSWORD)
-    driver.find_element(By.CSS_SELECTOR, "form.form button").click()
-    _wait(driver, lambda d: "/connexion" not in d.current_url)
+    sign_in(site["driver"], site["base"], site["emails"][who], PASSWORD)
 
 
 def _upload(site, path: Path, name: str) -> str:

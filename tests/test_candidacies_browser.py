@@ -15,7 +15,8 @@ from coverage.territories import plan_from_epci_grouping
 from directory.store import sync_categories
 from directory.taxonomy import load_categories
 from geo.db import session_scope
-from tests.browser import chromium, require_chromium, serve
+from tests.browser import chromium, require_chromium, serve, sign_in
+from tests.browser import wait as _wait
 from web.accounts import add_user
 
 PASSWORD = "mot-de-passe-navigateur-dac"
@@ -70,25 +71,8 @@ def site(communes_loaded: Engine, shared_data: Path, tmp_path_factory, communes_
         conn.execute(text("DELETE FROM structures WHERE id = :i"), {"i": dac_id})
 
 
-def _wait(driver, condition, timeout: float = 20):
-    from selenium.common.exceptions import StaleElementReferenceException
-    from selenium.webdriver.support.ui import WebDriverWait
-
-    # The page may be replaced between finding an element and reading it (a form post).
-    return WebDriverWait(driver, timeout, ignored_exceptions=(
-        StaleElementReferenceException,)).until(condition)
-
-
 def _login(site, who: str) -> None:
-    from selenium.webdriver.common.by import By
-
-    driver = site["driver"]
-    driver.delete_all_cookies()
-    driver.get(site["base"] + "/connexion")
-    driver.find_element(By.ID, "email").send_keys(site["emails"][who])
-    driver.find_element(By.ID, "password").send_keys(PASSWORD)
-    driver.find_element(By.CSS_SELECTOR, "form.form button").click()
-    _wait(driver, lambda d: "/connexion" not in d.current_url)
+    sign_in(site["driver"], site["base"], site["emails"][who], PASSWORD)
 
 
 def _upload(site, path: Path, name: str, *, submit: bool) -> str:

@@ -21,6 +21,7 @@ from geo import settings
 from geo.crs import transform_xy
 from geo.db import session_scope
 from tests.browser import chromium, require_chromium, serve
+from tests.browser import wait as _wait
 from web.accounts import add_user
 
 PASSWORD = "mot-de-passe-editeur-navigateur"
@@ -55,12 +56,6 @@ def site(communes_loaded: Engine, shared_data: Path, communes_43):
         conn.execute(text("DELETE FROM plans WHERE owner_id = :i"), {"i": user_id})
         conn.execute(text("DELETE FROM audit_log WHERE user_id = :i"), {"i": user_id})
         conn.execute(text("DELETE FROM users WHERE id = :i"), {"i": user_id})
-
-
-def _wait(driver, condition, timeout: float = 30):
-    from selenium.webdriver.support.ui import WebDriverWait
-
-    return WebDriverWait(driver, timeout).until(condition)
 
 
 def _revision(driver) -> int:

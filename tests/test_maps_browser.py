@@ -24,7 +24,8 @@ from directory.store import sync_categories, upsert
 from directory.taxonomy import load_categories
 from geo import settings
 from geo.db import session_scope
-from tests.browser import chromium, require_chromium, serve
+from tests.browser import chromium, require_chromium, serve, sign_in
+from tests.browser import wait as _wait
 from web.accounts import add_user
 
 PASSWORD = "mot-de-passe-cartes"
@@ -81,22 +82,8 @@ def site(communes_loaded: Engine, shared_data: Path, communes_43):
         conn.execute(text("DELETE FROM users WHERE id = ANY(:i)"), {"i": ids})
 
 
-def _wait(driver, condition, timeout: float = 30):
-    from selenium.webdriver.support.ui import WebDriverWait
-
-    return WebDriverWait(driver, timeout).until(condition)
-
-
 def _login(site, who: str) -> None:
-    from selenium.webdriver.common.by import By
-
-    driver = site["driver"]
-    driver.delete_all_cookies()
-    driver.get(site["base"] + "/connexion")
-    driver.find_element(By.ID, "email").send_keys(site["emails"][who])
-    driver.find_element(By.ID, "password").send_keys(PASSWORD)
-    driver.find_element(By.CSS_SELECTOR, "form.form button").click()
-    _wait(driver, lambda d: "/connexion" not in d.current_url)
+    sign_in(site["driver"], site["base"], site["emails"][who], PASSWORD)
 
 
 def _shot(driver, name: str) -> Path:

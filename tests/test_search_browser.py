@@ -17,6 +17,7 @@ from sqlalchemy import Engine, text
 
 from directory.search import SearchQuery, search
 from tests.browser import chromium, require_chromium, serve
+from tests.browser import wait as _wait
 from tests.test_search import import_real_directory
 from web.accounts import add_user
 
@@ -43,12 +44,6 @@ def site(communes_loaded: Engine, shared_data: Path) -> Iterator[dict[str, Any]]
         with communes_loaded.begin() as conn:
             conn.execute(text("DELETE FROM audit_log WHERE user_id = :i"), {"i": user_id})
             conn.execute(text("DELETE FROM users WHERE id = :i"), {"i": user_id})
-
-
-def _wait(driver: Any, condition: Any, timeout: float = 15) -> Any:
-    from selenium.webdriver.support.ui import WebDriverWait
-
-    return WebDriverWait(driver, timeout).until(condition)
 
 
 def _by_id(driver: Any, node_id: str) -> Any:

@@ -19,6 +19,7 @@ from directory.store import sync_categories, upsert
 from directory.taxonomy import load_categories
 from geo.db import session_scope
 from tests.browser import chromium, require_chromium, resource_urls, serve
+from tests.browser import wait as _wait
 from web.accounts import add_user
 
 PASSWORD = "mot-de-passe-du-navigateur"
@@ -49,12 +50,6 @@ def site(communes_loaded: Engine, shared_data: Path) -> Iterator[dict[str, Any]]
     finally:
         with communes_loaded.begin() as conn:
             conn.execute(text("DELETE FROM users WHERE id = :i"), {"i": user_id})
-
-
-def _wait(driver: Any, condition: Any, timeout: float = 15) -> Any:
-    from selenium.webdriver.support.ui import WebDriverWait
-
-    return WebDriverWait(driver, timeout).until(condition)
 
 
 def _screenshot(driver: Any, name: str) -> None:
