@@ -11,7 +11,6 @@ import copy
 import csv
 import io
 import json
-import re
 import uuid
 from pathlib import Path
 
@@ -23,6 +22,7 @@ from coverage.candidacy import plan_from_snapshot, plan_snapshot, review_candida
 from coverage.drivetimes import plan_drive_times
 from coverage.territories import plan_from_epci_grouping
 from geo.errors import MaillageError
+from tests.webclient import csrf_token, post_login
 from web.accounts import add_user, ensure_organisation, get_user
 
 PASSWORD = "mot-de-passe-candidatures"
@@ -70,14 +70,11 @@ def users(communes_loaded: Engine):
 
 
 def _token(client, path: str = "/plans") -> str:
-    html = client.get(path).get_data(as_text=True)
-    return re.search(r'name="csrf_token" value="([^"]+)"', html).group(1)
+    return csrf_token(client, path)
 
 
 def login(app, email: str):
-    client = app.test_client()
-    r = client.post("/connexion", data={"email": email, "password": PASSWORD,
-                                        "csrf_token": _token(client, "/connexion")})
+    client, r = post_login(app, email, PASSWORD)
     assert r.status_code == 302
     return client
 

@@ -23,6 +23,7 @@ from directory.store import sync_categories, upsert
 from directory.taxonomy import load_categories
 from geo.db import session_scope
 from geo.fmt import MONTHS, de
+from tests.webclient import csrf_token, post_login
 from web.accounts import add_user
 
 PASSWORD = "mot-de-passe-redaction"
@@ -123,14 +124,11 @@ def site(communes_loaded: Engine, shared_data: Path, communes_43):
 
 
 def _token(client, path: str) -> str:
-    page = client.get(path).get_data(as_text=True)
-    return re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+    return csrf_token(client, path)
 
 
 def _login(app, email: str):
-    client = app.test_client()
-    r = client.post("/connexion", data={"email": email, "password": PASSWORD,
-                                        "csrf_token": _token(client, "/connexion")})
+    client, r = post_login(app, email, PASSWORD)
     assert r.status_code == 302
     return client
 

@@ -19,6 +19,7 @@ from directory.edits import check, normalise_phone, normalise_website
 from directory.search import SearchQuery, search
 from directory.store import reindex_structure
 from tests.test_search import import_real_directory
+from tests.webclient import csrf_token, post_login
 from web.accounts import add_user
 
 PASSWORD = "mot-de-passe-edition"
@@ -54,16 +55,11 @@ def site(communes_loaded: Engine, shared_data: Path) -> Iterator[dict]:
 
 
 def _token(client: FlaskClient, path: str) -> str:
-    found = re.search(r'name="csrf_token" value="([^"]+)"', client.get(path).get_data(
-        as_text=True))
-    assert found, path
-    return found.group(1)
+    return csrf_token(client, path)
 
 
 def _login(app: Flask, email: str) -> FlaskClient:
-    client = app.test_client()
-    r = client.post("/connexion", data={"email": email, "password": PASSWORD,
-                                        "csrf_token": _token(client, "/connexion")})
+    client, r = post_login(app, email, PASSWORD)
     assert r.status_code == 302
     return client
 

@@ -23,6 +23,7 @@ from coverage.editing import apply_edit, epci_members, live_state, plan_from_sta
 from coverage.plan import Plan
 from coverage.territories import plan_from_epci_grouping
 from geo.errors import MaillageError
+from tests.webclient import csrf_token, post_login
 from web.accounts import add_user
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -230,14 +231,11 @@ def users(communes_loaded: Engine):
 
 
 def _token(client, path: str = "/plans") -> str:
-    html = client.get(path).get_data(as_text=True)
-    return re.search(r'name="csrf_token" value="([^"]+)"', html).group(1)
+    return csrf_token(client, path)
 
 
 def _login(app, email: str):
-    client = app.test_client()
-    r = client.post("/connexion", data={"email": email, "password": PASSWORD,
-                                        "csrf_token": _token(client, "/connexion")})
+    client, r = post_login(app, email, PASSWORD)
     assert r.status_code == 302, r.get_data(as_text=True)[:300]
     client.csrf = _token(client)   # type: ignore[attr-defined]
     return client

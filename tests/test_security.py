@@ -32,6 +32,7 @@ from sqlalchemy import Engine, text
 from sqlalchemy.exc import IntegrityError
 
 from geo import settings
+from tests.webclient import csrf_token, post_login
 
 ROOT = Path(__file__).resolve().parent.parent
 PASSWORD = "un-mot-de-passe-solide"
@@ -162,20 +163,12 @@ def users(communes_loaded: Engine):
 
 
 def _token(client, path: str = "/connexion") -> str:
-    html = client.get(path).get_data(as_text=True)
-    found = re.search(r'name="csrf_token" value="([^"]+)"', html)
-    assert found, path
-    return found.group(1)
+    return csrf_token(client, path)
 
 
 def _login(app, email: str, password: str = PASSWORD, *, ip: str = "127.0.0.1",
            next_: str | None = None):
-    client = app.test_client()
-    client.environ_base["REMOTE_ADDR"] = ip
-    url = "/connexion" + (f"?next={next_}" if next_ is not None else "")
-    response = client.post(url, data={"email": email, "password": password,
-                                      "csrf_token": _token(client)})
-    return client, response
+    return post_login(app, email, password, ip=ip, next_=next_)
 
 
 def _upload(client, path: Path, name: str):

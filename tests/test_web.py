@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import io
-import re
 import uuid
 from pathlib import Path
 
@@ -12,6 +11,7 @@ from sqlalchemy import Engine, text
 
 from coverage.assign import write_plan_csv
 from coverage.territories import plan_from_epci_grouping
+from tests.webclient import csrf_token, post_login
 from web.accounts import add_user
 
 PASSWORD = "mot-de-passe-solide"
@@ -46,14 +46,11 @@ def users(communes_loaded: Engine):
 
 
 def _token(client, path: str = "/connexion") -> str:
-    html = client.get(path).get_data(as_text=True)
-    return re.search(r'name="csrf_token" value="([^"]+)"', html).group(1)
+    return csrf_token(client, path)
 
 
 def login(app, email: str):
-    client = app.test_client()
-    r = client.post("/connexion", data={"email": email, "password": PASSWORD,
-                                        "csrf_token": _token(client)})
+    client, r = post_login(app, email, PASSWORD)
     assert r.status_code == 302
     return client
 

@@ -18,6 +18,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import Engine, text
 
 from geo.errors import MaillageError
+from tests.webclient import csrf_token, post_login
 from web import security
 from web.accounts import User, add_user, authenticate, can_access_plan, list_users
 from web.audit import history, record
@@ -63,18 +64,11 @@ def _delete_users(engine: Engine, ids: list[int]) -> None:
 
 
 def token(client: FlaskClient, path: str = "/connexion") -> str:
-    html = client.get(path).get_data(as_text=True)
-    found = re.search(r'name="csrf_token" value="([^"]+)"', html)
-    assert found, f"no CSRF field on {path}"
-    return found.group(1)
+    return csrf_token(client, path)
 
 
 def login(app: Flask, email: str, password: str = PASSWORD, *, next_: str | None = None):
-    client = app.test_client()
-    url = "/connexion" + (f"?next={next_}" if next_ else "")
-    response = client.post(url, data={"email": email, "password": password,
-                                      "csrf_token": token(client)})
-    return client, response
+    return post_login(app, email, password, next_=next_ or None)
 
 
 # ---- accounts ------------------------------------------------------------------------
