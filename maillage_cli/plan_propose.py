@@ -17,6 +17,7 @@ from maillage_cli.plan_common import communes_for, road_engine
 
 if TYPE_CHECKING:
     from coverage.report import Section
+    from coverage.solvers.base import SolverResult
 
 
 def register_verbs(verbs: argparse._SubParsersAction) -> None:
@@ -80,9 +81,7 @@ def run_propose(args: argparse.Namespace) -> int:
                                                     threshold=args.threshold,
                                                     detour=args.detour, speed_kmh=args.speed))
     write_report(out, plan=proposal.plan, communes=communes, check=check,
-                 notes=[f"Proposition calculée ({args.model}, optimum exact HiGHS en "
-                        f"{fr_float(proposal.result.solve_seconds, 2)} s, "
-                        f"{matrix.label})."])
+                 notes=[solve_note_fr(args.model, proposal.result, matrix.label)])
     print(f"Modèle {args.model} : {plural(len(proposal.plan.antennas), 'antenne')}, "
           f"statut {proposal.result.status}, {fr_float(proposal.result.solve_seconds, 2)} s "
           f"({matrix.label}).")
@@ -94,6 +93,16 @@ def run_propose(args: argparse.Namespace) -> int:
     print(f"Plan : {plan_csv} (relisible par « maillage plan import »)")
     print(f"Rapport : {out / 'rapport.html'}")
     return 0
+
+
+def solve_note_fr(model: str, result: SolverResult, label: str) -> str:
+    """The report's note on how a proposal was solved: « optimum exact » only when proven."""
+    seconds = fr_float(result.solve_seconds, 2)
+    if result.optimal:
+        how = f"optimum exact HiGHS en {seconds} s"
+    else:
+        how = f"{result.status}, après {seconds} s"
+    return f"Proposition calculée ({model}, {how}, {label})."
 
 
 def parse_range(text: str) -> range:

@@ -178,6 +178,12 @@ def test_pmedian_time_limit_returns_a_solution_with_its_gap() -> None:
     if result.status != "optimal":  # never a silent approximation
         assert result.status.startswith("limite de temps atteinte") and result.gap > 0
         assert "%" in result.status or "inconnu" in result.status
+    # The report never calls a time-limited solution an optimum.
+    from maillage_cli.plan_propose import solve_note_fr
+
+    note = solve_note_fr("pmedian", result, "temps estimés")
+    assert ("optimum exact" in note) == result.optimal
+    assert result.optimal or result.status in note
 
 
 def test_pmedian_on_haute_loire_equals_the_classical_model(shared_data) -> None:
@@ -299,3 +305,18 @@ def test_pmedian_commune_without_inhabitants_goes_to_the_nearest_antenna() -> No
     result = PMedian.from_cost_matrix(cost, weights=np.array([10.0, 0.0, 0.0]), k=2,
                                       fixed=[0, 1]).solve()
     assert result.assignment.tolist() == [0, 1, 1] and result.objective == 0.0
+
+
+def test_report_note_says_optimum_only_when_proven() -> None:
+    from coverage.solvers.base import SolverResult, time_limit_status
+    from maillage_cli.plan_propose import solve_note_fr
+
+    stopped = SolverResult(sites=np.array([0, 3]), assignment=np.array([0, 3, 3, 0]),
+                           objective=120.0, status=time_limit_status(0.0355),
+                           solve_seconds=60.0, bound=115.74, gap=0.0355)
+    note = solve_note_fr("capacitated", stopped, "temps estimés")
+    assert "optimum" not in note.replace("de l'optimum", "")
+    assert "au plus 3,55 % de l'optimum" in note and "60,00 s" in note
+    proven = SolverResult(sites=np.array([0]), assignment=np.array([0, 0]), objective=5.0,
+                          status="optimal", solve_seconds=0.25, bound=5.0)
+    assert "optimum exact HiGHS en 0,25 s" in solve_note_fr("pmedian", proven, "x")
