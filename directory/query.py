@@ -181,8 +181,8 @@ _MATCHERS: dict[tuple[str, int, str], CommuneMatcher] = {}
 class IndexWords:
     """Whether a word is a whole word of some open record's search text, asked lazily.
 
-    Only typo candidates are looked up (rarely more than one per query); the trigram GIN
-    index serves the ``LIKE``.
+    Only typo candidates are looked up (rarely more than one per query), each in the
+    vocabulary of the index (``search_words``, by its primary key).
     """
 
     def __init__(self, conn: Connection) -> None:
@@ -197,11 +197,9 @@ class IndexWords:
         if not isinstance(word, str) or not re.fullmatch(r"[a-z0-9]+", word):
             return False
         if word not in self._known:
-            # LIKE is served by the trigram GIN index; strpos keeps whole words only.
             self._known[word] = bool(self._conn.execute(text(
-                "SELECT EXISTS (SELECT 1 FROM structures WHERE status = 'open' "
-                "AND search_text LIKE :like AND strpos(' ' || search_text || ' ', :padded) > 0)"),
-                {"like": f"%{word}%", "padded": f" {word} "}).scalar())
+                "SELECT EXISTS (SELECT 1 FROM search_words WHERE word = :w)"),
+                {"w": word}).scalar())
         return self._known[word]
 
 

@@ -277,7 +277,22 @@ def upsert(session: Session, result: RecordSource, *, source_label: str,
         for source, ids in seen.items():
             ids |= {r.source_id for r in result.rejections if r.source_id}
             _close_missing(session, source, ids, extract=extract, depts=depts, report=report)
+    prune_search_words(session)
     return report
+
+
+def prune_search_words(session: Session) -> int:
+    """Drop the words of the search vocabulary no open record uses any more.
+
+    A trigger adds the words of every open record written (``0010_search_words``); an
+    edit or an import may leave words nobody uses, pruned here at the end of an import
+    (about a second for the national FINESS). Returns how many were dropped.
+    """
+    result = session.execute(text(
+        "DELETE FROM search_words v WHERE NOT EXISTS (SELECT 1 FROM (SELECT DISTINCT "
+        "regexp_split_to_table(search_text, ' ') AS word FROM structures "
+        "WHERE status = 'open') u WHERE u.word = v.word)"))
+    return int(getattr(result, "rowcount", 0) or 0)
 
 
 def _dept(commune_code: str | None) -> str | None:

@@ -246,3 +246,18 @@ KEYWORDS: dict[str, str] = {
     "300": "ecole formation", "330": "ecole formation", "436": "ecole formation",
     "hors-finess:france-services": "france services demarches administratives aide",
 }
+
+#: Words people type for a word of the names (« dentiste » for a « centre dentaire »),
+#: added to a query word at search time (no re-indexing). Folded, like the indexed text.
+QUERY_SYNONYMS: dict[str, tuple[str, ...]] = {
+    "dentiste": ("dentaire",), "dentistes": ("dentaire",), "dentaire": ("dentiste",),
+    "kine": ("kinesitherapeute", "kinesitherapie"), "kines": ("kinesitherapeute",),
+    "psy": ("psychiatrie", "psychologue", "psychologie", "psychiatrique"),
+    "ophtalmo": ("ophtalmologie", "ophtalmologique"),
+    "gyneco": ("gynecologie", "gynecologique"),
+    "pediatre": ("pediatrie", "pediatrique"),
+    "cardio": ("cardiologie",),
+    "radio": ("radiologie", "imagerie"),
+    "labo": ("laboratoire",),
+    "maternite": ("obstetrique", "perinatalite"),
+}

@@ -135,10 +135,9 @@ def _progress() -> Callable[[int, int], None]:
 def run_search(args: argparse.Namespace) -> int:
     from datetime import date
 
-    from directory.search import SearchQuery, now_in_france, search
+    from directory.search import SearchQuery, now_in_france, results_fr, search
     from geo.db import get_engine
     from geo.errors import MaillageError
-    from geo.fmt import plural
 
     open_on = None
     if args.open_on:
@@ -162,7 +161,8 @@ def run_search(args: argparse.Namespace) -> int:
         how = " (commune lue dans la requête ; --no-place pour l'ignorer)" \
             if place["source"] == "query" else ""
         print(f"Recherche « {result['text']} » {place['around']}{how}")
-    print(f"{plural(result['total'], 'résultat')} — page {result['page']}/"
+    print(f"{results_fr(result['total'], capped=result['total_capped']).capitalize()} — "
+          f"page {result['page']}/"
           f"{max(result['pages'], 1)}")
     if result.get("help"):
         help_ = result["help"]

@@ -288,3 +288,70 @@ def test_cli_json_has_place(directory_db: Engine, capsys: pytest.CaptureFixture[
         assert "Élargir le rayon à 30 km" in capsys.readouterr().out
     finally:
         get_engine.cache_clear()
+
+
+# ---- two-phase search: vocabulary, cap, stop words, synonyms ----------------------------
+
+def test_vocabulary_follows_imports_and_edits(directory_db: Engine) -> None:
+    """The trigger adds the words of every open record written; an import prunes the
+    words no open record uses any more."""
+    from directory.store import prune_search_words, reindex_structure
+
+    with directory_db.connect() as conn:
+        words = set(conn.execute(text("SELECT word FROM search_words")).scalars())
+        texts = conn.execute(text(
+            "SELECT search_text FROM structures WHERE status = 'open'")).scalars().all()
+    assert words == {w for t in texts for w in t.split()}
+    with session_scope(directory_db) as session:
+        sid = session.execute(text("SELECT id FROM structures WHERE finess_et = '430006353'")
+                              ).scalar_one()
+        session.execute(text("UPDATE structures SET name = 'Résidence Zygomatique' "
+                             "WHERE id = :i"), {"i": sid})
+        reindex_structure(session, sid)
+        assert session.execute(text(
+            "SELECT count(*) FROM search_words WHERE word = 'zygomatique'")).scalar() == 1
+        with session.connection().begin_nested() as inner:
+            session.execute(text("UPDATE structures SET status = 'closed' WHERE id = :i"),
+                            {"i": sid})
+            assert prune_search_words(session) >= 1
+            assert session.execute(text(
+                "SELECT count(*) FROM search_words WHERE word = 'zygomatique'")).scalar() == 0
+            inner.rollback()
+        session.rollback()
+
+
+def test_common_word_total_is_capped_and_says_so(directory_db: Engine,
+                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    import directory.search as search_module
+    from geo.errors import MaillageError
+
+    full = _run(directory_db, q="centre", per_page=5)
+    assert not full["total_capped"] and full["total"] > 60
+    monkeypatch.setattr(search_module, "MAX_RANKED", 40)
+    capped = _run(directory_db, q="centre", prefer_dept="43", per_page=10)
+    assert capped["total_capped"] and capped["total"] == 40 and capped["pages"] == 4
+    # The user's département is ranked whole, before the cap on the others.
+    assert all(f["properties"]["commune_code"].startswith("43")
+               for f in capped["features"])
+    with pytest.raises(MaillageError, match="Seuls les 40 premiers résultats"):
+        _run(directory_db, q="centre", page=5, per_page=10)
+    assert search_module.results_fr(40, capped=True) == "plus de 40 résultats"
+
+
+def test_a_stop_word_of_the_text_search_is_matched_as_a_word(directory_db: Engine) -> None:
+    """« notre » is a stop word of PostgreSQL's French text search: it still filters."""
+    result = _run(directory_db, q="notre dame", understand=False, per_page=100)
+    assert result["total"] > 0
+    with directory_db.connect() as conn:
+        for feature in result["features"]:
+            text_ = conn.execute(text("SELECT search_text FROM structures WHERE id = :i"),
+                                 {"i": feature["properties"]["id"]}).scalar_one()
+            assert " notre " in f" {text_} "
+
+
+def test_everyday_synonym_finds_the_official_word(directory_db: Engine) -> None:
+    result = _run(directory_db, q="dentiste", understand=False, per_page=100)
+    assert result["total"] > 0
+    assert all("dentaire" in f["properties"]["name"].lower() or
+               "dentiste" in f["properties"]["name"].lower()
+               for f in result["features"][:3])

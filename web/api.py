@@ -277,7 +277,14 @@ def openapi_document() -> dict[str, Any]:
                                              "help": {"type": "object", "description":
                                                       "aide quand rien n'est trouvé : reason, "
                                                       "suggestions, did_you_mean, closest"},
-                                             "total": {"type": "integer"},
+                                             "total": {"type": "integer", "description":
+                                                       "nombre de résultats (au plus 1 000 "
+                                                       "classés)"},
+                                             "total_capped": {"type": "boolean",
+                                                              "description":
+                                                              "vrai : plus de « total » "
+                                                              "résultats, précisez la "
+                                                              "recherche"},
                                              "page": {"type": "integer"},
                                              "per_page": {"type": "integer"}}},
             },

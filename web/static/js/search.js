@@ -58,7 +58,7 @@
 
   // ---- state -----------------------------------------------------------------------
   var state = {
-    page: 1, total: 0, loaded: 0, request: 0,
+    page: 1, total: 0, capped: false, loaded: 0, request: 0,
     area: null,          // {lat, lon, radius} when the user moved the map
     pendingCategory: "", // category asked for in the URL, set once the list is loaded
     understand: true     // read a commune named in the query as the place
@@ -322,8 +322,11 @@
     if (state.total === 0) {
       status.textContent = "Aucun résultat" + where + ".";
     } else {
-      status.textContent = nf.format(state.total) + " résultat" + (state.total > 1 ? "s" : "") +
-        where + (state.loaded < state.total ? " — " + nf.format(state.loaded) + " affichés" : "") + ".";
+      // Past the ranking cap the server says « plus de 1 000 »: narrow the search.
+      status.textContent = (state.capped ? "Plus de " : "") + nf.format(state.total) +
+        " résultat" + (state.total > 1 ? "s" : "") + where +
+        (state.loaded < state.total ? " — " + nf.format(state.loaded) + " affichés" : "") +
+        (state.capped ? " : précisez la recherche (un lieu, une catégorie)" : "") + ".";
     }
     more.hidden = state.loaded >= state.total;
   }
@@ -339,6 +342,7 @@
     }
     state.page = data.page || 1;
     state.total = data.total || 0;
+    state.capped = !!data.total_capped;
     var added = [];
     var bounds = L.latLngBounds([]);
     (data.features || []).forEach(function (feature) {
