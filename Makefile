@@ -35,7 +35,8 @@ lint: venv
 	$(BIN)/ruff check .
 	$(BIN)/mypy
 
-bench: db
+bench: venv
+	@MAILLAGE_EXTRA_DATABASES=maillage_bench bash scripts/db.sh
 	@$(BIN)/python -m pip install -q -e '.[test,bench]'
 	@for b in bench/bench_*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
 

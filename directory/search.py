@@ -35,6 +35,9 @@ MAX_TYPO_WORDS = 12
 #: (``total_capped``) and the user narrows the search (a place, a category).
 MAX_RANKED = 1000
 _WORD = re.compile(r"[a-z0-9]+")
+_TEXT_MATCH = "s.search_vector @@ to_tsquery('french', :tsq)"
+#: Records compared with the text when nothing is found (« les plus proches »).
+CLOSEST_CANDIDATES = 300
 SECTORS = ("sanitaire", "medico-social", "social")
 
 
@@ -173,8 +176,8 @@ class TextMatch:
 
     ``groups[i]`` is the ``tsquery`` of ``words[i]``: the word as a prefix (after French
     stemming), its everyday synonyms (``QUERY_SYNONYMS``: « dentiste » → « dentaire »)
-    or a word of the index similar enough to be a typo of it (``ehpad`` also finds
-    ``ehpa``). It is empty for a word the French text search ignores (one of its
+    and, for a word the index does not have, the words of the index similar enough to be
+    a typo of it (« ysingeaux » → « yssingeaux »). It is empty for a word the French text search ignores (one of its
     stop words, e.g. « pas »): such a word is matched as a whole word of the text.
     """
 
@@ -191,27 +194,32 @@ class TextMatch:
 
 
 def similar_words(conn: Connection, words: list[str], *, threshold: float, limit: int
-                  ) -> dict[str, list[str]]:
+                  ) -> tuple[dict[str, list[str]], set[str]]:
     """Words of the index (``search_words``) whose trigrams cover at least ``threshold``
-    of a query word's (``word_similarity``), most similar first, at most ``limit`` each.
+    of a query word's (``word_similarity``), most similar first, at most ``limit`` each;
+    and the query words French text search ignores (its stop words, e.g. « notre »).
 
     The vocabulary has tens of thousands of short words: its trigram index answers in
     about a millisecond where the same test on every structure's text took up to a second.
     """
     if not words:
-        return {}
+        return {}, set()
     conn.execute(text("SELECT set_config('pg_trgm.word_similarity_threshold', :v, true)"),
                  {"v": str(threshold)})
     out: dict[str, list[str]] = {w: [] for w in words}
+    stop: set[str] = set()
     # "word %> :w" (not ":w <% word") so the planner sees the indexed column on the left.
     for row in conn.execute(text(
-            "SELECT q.w, v.word FROM unnest(CAST(:words AS text[])) AS q(w) "
-            "CROSS JOIN LATERAL (SELECT word FROM search_words WHERE word %> q.w "
-            "ORDER BY word_similarity(q.w, word) DESC, word LIMIT :n) v"),
+            "SELECT q.w, numnode(to_tsquery('french', q.w)) AS lexemes, v.word "
+            "FROM unnest(CAST(:words AS text[])) AS q(w) LEFT JOIN LATERAL (SELECT word "
+            "FROM search_words WHERE word %> q.w ORDER BY word = q.w DESC, "
+            "word_similarity(q.w, word) DESC, word LIMIT :n) v ON true"),
             {"words": words, "n": limit}):
-        if _WORD.fullmatch(row.word):
+        if not row.lexemes:
+            stop.add(row.w)
+        if row.word and _WORD.fullmatch(row.word):
             out[row.w].append(row.word)
-    return out
+    return out, stop
 
 
 def match_words(conn: Connection, words: list[str]) -> TextMatch:
@@ -220,15 +228,17 @@ def match_words(conn: Connection, words: list[str]) -> TextMatch:
         return TextMatch()
     from directory.taxonomy import QUERY_SYNONYMS
 
-    typos = similar_words(conn, words, threshold=WORD_SIMILARITY, limit=MAX_TYPO_WORDS)
-    groups = [" | ".join(dict.fromkeys([f"{w}:*", *QUERY_SYNONYMS.get(w, ()),
-                                        *(t for t in typos[w] if t != w)])) for w in words]
+    similar, stop = similar_words(conn, words, threshold=WORD_SIMILARITY,
+                                  limit=MAX_TYPO_WORDS)
+    # A word of the index is taken as typed (its prefix and synonyms): only a word the
+    # index does not have is a typo, read as its most similar words. Besides being what
+    # the user meant, it keeps « centre » from also scanning « central », « biocentre »…
+    typos = {w: [] if w in similar[w] else similar[w] for w in words}
     # Only [a-z0-9] words reach a tsquery (query words are folded, index words checked).
-    nodes = conn.execute(text(
-        "SELECT numnode(to_tsquery('french', g)) FROM unnest(CAST(:g AS text[])) "
-        "WITH ORDINALITY AS t(g, i) ORDER BY i"), {"g": groups}).scalars().all()
-    return TextMatch(words=tuple(words),
-                     groups=tuple(g if n else "" for g, n in zip(groups, nodes, strict=True)))
+    groups = ["" if w in stop else
+              " | ".join(dict.fromkeys([f"{w}:*", *QUERY_SYNONYMS.get(w, ()), *typos[w]]))
+              for w in words]
+    return TextMatch(words=tuple(words), groups=tuple(groups))
 
 
 @dataclass
@@ -253,7 +263,7 @@ def _filters(conn: Connection, query: SearchQuery, plan: _Plan, match: TextMatch
         if match.tsquery:
             # One GIN full-text lookup for every word and its typos (phase 2).
             params["tsq"] = match.tsquery
-            where.append("s.search_vector @@ to_tsquery('french', :tsq)")
+            where.append(_TEXT_MATCH)
             sql.rank = "ts_rank(s.search_vector, to_tsquery('french', :tsq))"
         exact_terms = []
         for i, word in enumerate(match.words):
@@ -350,8 +360,12 @@ def _candidates(query: SearchQuery, plan: _Plan, match: TextMatch, sql: _Sql) ->
                 f"WHERE {where} ORDER BY s.point::geography <-> {sql.point} LIMIT :cap)")
     if query.prefer_dept:
         sql.params["pdept"] = query.prefer_dept + "%"
+        # The département's records (a few thousand at most) are read through its index
+        # and tested one by one: cheaper than a second GIN scan of a common word (the
+        # coalesce() keeps the planner from using the GIN index for this part).
+        in_dept = where.replace(_TEXT_MATCH, f"coalesce({_TEXT_MATCH}, false)")
         return (f"(SELECT {cols}, 1 AS in_dept, 1 AS part FROM structures s "  # noqa: S608
-                f"WHERE {where} AND s.commune_code LIKE :pdept{by_name} LIMIT :cap) "
+                f"WHERE {in_dept} AND s.commune_code LIKE :pdept{by_name} LIMIT :cap) "
                 f"UNION ALL (SELECT {cols}, 0 AS in_dept, 2 AS part FROM structures s "
                 f"WHERE {where} AND (s.commune_code IS NULL OR s.commune_code NOT LIKE "
                 f":pdept){by_name} LIMIT :cap)")
@@ -370,13 +384,16 @@ def _bitmap_scans(conn: Connection, *, on: bool) -> Iterator[None]:
     if not on:
         yield
         return
-    conn.execute(text("SET LOCAL enable_seqscan = off"))
-    conn.execute(text("SET LOCAL enable_indexscan = off"))
+    before = conn.execute(text(
+        "SELECT current_setting('enable_seqscan'), current_setting('enable_indexscan'), "
+        "set_config('enable_seqscan', 'off', true), set_config('enable_indexscan', 'off', true)"
+    )).one()
     try:
         yield
     finally:
-        conn.execute(text("SET LOCAL enable_seqscan TO DEFAULT"))
-        conn.execute(text("SET LOCAL enable_indexscan TO DEFAULT"))
+        conn.execute(text("SELECT set_config('enable_seqscan', :s, true), "
+                          "set_config('enable_indexscan', :i, true)"),
+                     {"s": before[0], "i": before[1]})
 
 
 def _run(conn: Connection, query: SearchQuery, plan: _Plan, match: TextMatch, *,
@@ -595,20 +612,21 @@ def _closest(conn: Connection, query: SearchQuery, plan: _Plan, match: TextMatch
     query word (« dentiste » → « dentaire »): a few index lookups, not a similarity
     computed on every record.
     """
-    loose = similar_words(conn, list(match.words), threshold=0.3, limit=30)
-    terms = [t for w in match.words for t in [f"{w}:*", *loose[w]]]
+    loose, _stop = similar_words(conn, list(match.words), threshold=0.3, limit=10)
+    terms = [*(g for g in match.groups if g), *(t for w in match.words for t in loose[w])]
     sql = _filters(conn, query, plan, TextMatch(), words=False, radius=False)
     sql.params.update(qtext=" ".join(match.words), loose=" | ".join(terms),
-                      cap=MAX_RANKED + 1)
+                      cap=CLOSEST_CANDIDATES)
     # Built from constant fragments only; every user value is a bound parameter.
-    rows = conn.execute(text(
-        f"SELECT c.id, c.name, c.commune_name, c.distance_km, "  # noqa: S608
-        "word_similarity(:qtext, c.search_text) AS sim FROM ("
-        f"SELECT s.id, s.name, s.commune_name, s.search_text, {sql.distance} AS distance_km "
-        f"FROM structures s WHERE {' AND '.join(sql.where)} AND "
-        "s.search_vector @@ to_tsquery('french', :loose) LIMIT :cap) c "
-        "ORDER BY sim DESC, distance_km ASC NULLS LAST, c.id LIMIT 3"),
-        sql.params).mappings().all()
+    with _bitmap_scans(conn, on=True):
+        rows = conn.execute(text(
+            f"SELECT c.id, c.name, c.commune_name, c.distance_km, "  # noqa: S608
+            "word_similarity(:qtext, c.search_text) AS sim FROM ("
+            f"SELECT s.id, s.name, s.commune_name, s.search_text, {sql.distance} AS "
+            f"distance_km FROM structures s WHERE {' AND '.join(sql.where)} AND "
+            "s.search_vector @@ to_tsquery('french', :loose) LIMIT :cap) c "
+            "ORDER BY sim DESC, distance_km ASC NULLS LAST, c.id LIMIT 3"),
+            sql.params).mappings().all()
     return [{"id": r["id"], "name": r["name"], "commune_name": r["commune_name"],
              "distance_km": None if r["distance_km"] is None
              else round(float(r["distance_km"]), 2)} for r in rows if r["sim"] > 0.2]

@@ -250,6 +250,8 @@ KEYWORDS: dict[str, str] = {
 #: Words people type for a word of the names (« dentiste » for a « centre dentaire »),
 #: added to a query word at search time (no re-indexing). Folded, like the indexed text.
 QUERY_SYNONYMS: dict[str, tuple[str, ...]] = {
+    # An EHPA is the non-medicalised form of an EHPAD: shown after them (exact words first).
+    "ehpad": ("ehpa",), "ehpads": ("ehpa",),
     "dentiste": ("dentaire",), "dentistes": ("dentaire",), "dentaire": ("dentiste",),
     "kine": ("kinesitherapeute", "kinesitherapie"), "kines": ("kinesitherapeute",),
     "psy": ("psychiatrie", "psychologue", "psychologie", "psychiatrique"),

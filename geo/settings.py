@@ -75,6 +75,16 @@ def test_database_url() -> str:
     return normalise_url(url)
 
 
+def bench_database_url() -> str | None:
+    """URL of the benchmarks' database (the national directory stays there between runs):
+    ``MAILLAGE_BENCH_DATABASE_URL``, else ``maillage_bench`` of the project-local cluster;
+    ``None`` with an external server and no benchmark URL (never the main database)."""
+    url = os.environ.get("MAILLAGE_BENCH_DATABASE_URL")
+    if url:
+        return normalise_url(url)
+    return None if os.environ.get("DATABASE_URL") else _local_socket_url("maillage_bench")
+
+
 def normalise_url(url: str) -> str:
     """Make a plain ``postgresql://`` URL use the psycopg 3 driver."""
     for prefix in ("postgres://", "postgresql://"):

@@ -15,7 +15,9 @@ PGDATA=$VAR/pgdata
 SOCK=$VAR/run
 LOG=$VAR/log/postgres.log
 ALEMBIC="$ROOT/.venv/bin/alembic"
-DATABASES=(maillage maillage_test)
+# MAILLAGE_EXTRA_DATABASES: more databases of the local cluster (make bench: maillage_bench).
+read -r -a EXTRA <<< "${MAILLAGE_EXTRA_DATABASES:-}"
+DATABASES=(maillage maillage_test "${EXTRA[@]}")
 
 say() { printf '[db] %s\n' "$*" >&2; }
 die() { printf '[db] ERREUR : %s\n' "$*" >&2; exit 1; }
