@@ -20,18 +20,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import networkx as nx
 import numpy as np
 from numpy.typing import ArrayLike
-from scipy.sparse import csr_matrix
-from scipy.sparse.csgraph import dijkstra
-from scipy.spatial import cKDTree
 
 from geo import settings
 from geo.crs import transform_xy
 from geo.settings import LAMBERT93, WGS84
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # networkx and scipy are imported where used: estimated times need neither
+    import networkx as nx
+    from scipy.sparse import csr_matrix
+
     from geo.manytomany import ContractionHierarchy
 
 __all__ = ["CH_MIN_NODES", "CH_MIN_SOURCES", "METHODS", "SNAP_WARNING_M", "MODE_OSM", "MODE_ESTIMATED", "MODE_LABELS", "TravelTimeMatrix",
@@ -166,6 +165,8 @@ class TravelTimeEngine:
         self.node_x = node_x
         self.node_y = node_y
         self.metric_crs = metric_crs
+        from scipy.spatial import cKDTree
+
         self._tree = cKDTree(np.column_stack([node_x, node_y])) if len(node_x) else None
         self._position: dict[Hashable, int] | None = None
         self._hierarchy: ContractionHierarchy | None = None
@@ -211,6 +212,8 @@ class TravelTimeEngine:
         rows, cols, weights = rows[first], cols[first], weights[first]
         indptr = np.zeros(n + 1, dtype=np.int64)
         np.cumsum(np.bincount(rows, minlength=n), out=indptr[1:])
+        from scipy.sparse import csr_matrix
+
         csr = csr_matrix((weights, cols, indptr), shape=(n, n))
         return cls(csr, np.array(nodes + [None], dtype=object)[:-1], np.asarray(xs),
                    np.asarray(ys), metric_crs=metric_crs, source=road_source_label(graph))
@@ -260,6 +263,8 @@ class TravelTimeEngine:
             if np.isfinite(limit):
                 seconds[seconds > limit] = np.inf
             return seconds
+        from scipy.sparse.csgraph import dijkstra
+
         unique, inverse = np.unique(sources, return_inverse=True)
         out = np.empty((len(unique), len(targets)))
         for start in range(0, len(unique), _SOURCE_BLOCK):
