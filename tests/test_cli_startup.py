@@ -73,3 +73,9 @@ def test_no_import_cycle_between_the_plan_modules() -> None:
         imported |= {alias.name for node in ast.walk(tree) if isinstance(node, ast.Import)
                      for alias in node.names}
         assert "maillage_cli.plan" not in imported, name
+
+
+def test_estimated_drive_times_load_no_graph_library() -> None:
+    """``plan check`` with estimated times needs neither networkx nor scipy."""
+    loaded = loaded_heavy("import geo.traveltime, geo.estimated, coverage.drivetimes")
+    assert "networkx" not in loaded and "scipy" not in loaded, loaded
