@@ -84,12 +84,10 @@ def main() -> None:
         plan = demo_plan(Path(tmp))
         check = timed([py, "-m", "maillage_cli.main", "plan", "check", str(plan), "--dept", "43"],
                       check=False)
-    floor = timed([py, "-c", "import geopandas, sqlalchemy, networkx, scipy.sparse.csgraph, "
-                             "scipy.spatial"])
+    floor = timed([py, "-c", "import geopandas, sqlalchemy, psycopg"])
     print(f"plan check (plan de démonstration, 257 communes) : {check:.3f} s (cible ≤ 1,5 s) — "
           f"{'ATTEINTE' if check <= 1.5 else 'NON ATTEINTE'} ; dont {floor:.3f} s pour importer "
-          "ce dont la commande a besoin (geopandas, SQLAlchemy, networkx et scipy de "
-          "geo.traveltime)")
+          "ce dont la commande a besoin (geopandas, SQLAlchemy, psycopg)")
 
 
 if __name__ == "__main__":

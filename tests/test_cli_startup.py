@@ -76,6 +76,8 @@ def test_no_import_cycle_between_the_plan_modules() -> None:
 
 
 def test_estimated_drive_times_load_no_graph_library() -> None:
-    """``plan check`` with estimated times needs neither networkx nor scipy."""
-    loaded = loaded_heavy("import geo.traveltime, geo.estimated, coverage.drivetimes")
+    """``plan check`` with estimated times needs neither networkx nor scipy (the
+    contiguity check is a union-find, the estimated times numpy)."""
+    loaded = loaded_heavy("import geo.traveltime, geo.estimated, coverage.drivetimes, "
+                          "coverage.checks")
     assert "networkx" not in loaded and "scipy" not in loaded, loaded
