@@ -262,3 +262,15 @@ def test_editor_validation_and_history(site) -> None:
     _settled(driver)
     assert any(li.get_attribute("data-id") == str(sid)
                for li in driver.find_elements(By.CSS_SELECTOR, "#results li"))
+
+
+def test_capped_total_says_plus_de(site, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Past the ranking cap (1,000; 30 here) the page says « Plus de » and how to narrow."""
+    import directory.search as search_module
+
+    monkeypatch.setattr(search_module, "MAX_RANKED", 30)
+    driver = site["driver"]
+    driver.get(site["base"] + "/recherche?q=centre")
+    status = _settled(driver)
+    assert status.startswith("Plus de 30 résultats"), status
+    assert "précisez la recherche (un lieu, une catégorie)" in status
