@@ -26,6 +26,7 @@ from geo import settings
 from geo.db import session_scope
 from tests.browser import chromium, require_chromium, serve, sign_in
 from tests.browser import wait as _wait
+from tests.webclient import remove_accounts
 from web.accounts import add_user
 
 PASSWORD = "mot-de-passe-accessibilite"
@@ -81,12 +82,7 @@ def site(communes_loaded: Engine, shared_data: Path, communes_43):
         yield {"base": base, "driver": driver, "emails": emails, "plan_id": plan_id,
                "structure_id": structure_id, "candidacy_id": None}
     with communes_loaded.begin() as conn:
-        conn.execute(text("DELETE FROM candidacies WHERE submitted_by = ANY(:i)"),
-                     {"i": list(ids.values())})
-        conn.execute(text("DELETE FROM plans WHERE owner_id = ANY(:i)"), {"i": list(ids.values())})
-        conn.execute(text("DELETE FROM audit_log WHERE user_id = ANY(:i)"),
-                     {"i": list(ids.values())})
-        conn.execute(text("DELETE FROM users WHERE id = ANY(:i)"), {"i": list(ids.values())})
+        remove_accounts(conn, ids.values())
         conn.execute(text("DELETE FROM organisations WHERE id = :i"), {"i": org_id})
 
 

@@ -16,6 +16,7 @@ from directory.taxonomy import load_categories
 from geo.db import session_scope
 from tests.browser import chromium, require_chromium, serve, sign_in
 from tests.browser import wait as _wait
+from tests.webclient import remove_accounts
 from web.accounts import add_user
 
 PASSWORD = "mot-de-passe-navigateur"
@@ -51,9 +52,7 @@ def site(communes_loaded: Engine, shared_data: Path):
     with serve(app) as base, chromium() as driver:
         yield {"base": base, "driver": driver, "emails": emails}
     with communes_loaded.begin() as conn:
-        conn.execute(text("DELETE FROM candidacies WHERE submitted_by = ANY(:i)"), {"i": ids})
-        conn.execute(text("DELETE FROM plans WHERE owner_id = ANY(:i)"), {"i": ids})
-        conn.execute(text("DELETE FROM users WHERE id = ANY(:i)"), {"i": ids})
+        remove_accounts(conn, ids)
         conn.execute(text("DELETE FROM structures WHERE id = :i"), {"i": xss_id})
 
 

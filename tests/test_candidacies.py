@@ -22,7 +22,7 @@ from coverage.candidacy import plan_from_snapshot, plan_snapshot, review_candida
 from coverage.drivetimes import plan_drive_times
 from coverage.territories import plan_from_epci_grouping
 from geo.errors import MaillageError
-from tests.webclient import csrf_token, post_login
+from tests.webclient import csrf_token, post_login, remove_accounts
 from web.accounts import add_user, ensure_organisation, get_user
 
 PASSWORD = "mot-de-passe-candidatures"
@@ -61,10 +61,7 @@ def users(communes_loaded: Engine):
     yield created | {"orgs": orgs}  # type: ignore[operator]
     ids = [v[1] for k, v in created.items()]
     with communes_loaded.begin() as conn:
-        conn.execute(text("DELETE FROM candidacies WHERE submitted_by = ANY(:ids)"), {"ids": ids})
-        conn.execute(text("DELETE FROM plans WHERE owner_id = ANY(:ids)"), {"ids": ids})
-        conn.execute(text("DELETE FROM audit_log WHERE user_id = ANY(:ids)"), {"ids": ids})
-        conn.execute(text("DELETE FROM users WHERE id = ANY(:ids)"), {"ids": ids})
+        remove_accounts(conn, ids)
         conn.execute(text("DELETE FROM organisations WHERE name = ANY(:n)"),
                      {"n": list(orgs.values())})
 

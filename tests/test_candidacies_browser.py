@@ -17,6 +17,7 @@ from directory.taxonomy import load_categories
 from geo.db import session_scope
 from tests.browser import chromium, require_chromium, serve, sign_in
 from tests.browser import wait as _wait
+from tests.webclient import remove_accounts
 from web.accounts import add_user
 
 PASSWORD = "mot-de-passe-navigateur-dac"
@@ -62,10 +63,7 @@ def site(communes_loaded: Engine, shared_data: Path, tmp_path_factory, communes_
         yield {"base": base, "driver": driver, "emails": emails, "orgs": orgs, "plan": plan,
                "full": full, "partial": partial, "contested": [r.split(";")[0] for r in rows[1:8]]}
     with communes_loaded.begin() as conn:
-        conn.execute(text("DELETE FROM candidacies WHERE submitted_by = ANY(:i)"), {"i": ids})
-        conn.execute(text("DELETE FROM plans WHERE owner_id = ANY(:i)"), {"i": ids})
-        conn.execute(text("DELETE FROM audit_log WHERE user_id = ANY(:i)"), {"i": ids})
-        conn.execute(text("DELETE FROM users WHERE id = ANY(:i)"), {"i": ids})
+        remove_accounts(conn, ids)
         conn.execute(text("DELETE FROM organisations WHERE name = ANY(:n)"),
                      {"n": list(orgs.values())})
         conn.execute(text("DELETE FROM structures WHERE id = :i"), {"i": dac_id})

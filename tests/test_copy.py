@@ -23,7 +23,7 @@ from directory.store import sync_categories, upsert
 from directory.taxonomy import load_categories
 from geo.db import session_scope
 from geo.fmt import MONTHS, de
-from tests.webclient import csrf_token, post_login
+from tests.webclient import csrf_token, post_login, remove_accounts
 from web.accounts import add_user
 
 PASSWORD = "mot-de-passe-redaction"
@@ -114,12 +114,8 @@ def site(communes_loaded: Engine, shared_data: Path, communes_43):
     yield {"app": app, "clients": clients, "plan_id": plan_id, "orphan_id": orphan_id,
            "candidacy_id": candidacy_id, "structure_id": structure_id, "org": org}
     with communes_loaded.begin() as conn:
-        every = list(ids.values())
-        conn.execute(text("DELETE FROM candidacies WHERE submitted_by = ANY(:i)"), {"i": every})
-        conn.execute(text("DELETE FROM plans WHERE owner_id = ANY(:i) OR id = :o"),
-                     {"i": every, "o": orphan_id})
-        conn.execute(text("DELETE FROM audit_log WHERE user_id = ANY(:i)"), {"i": every})
-        conn.execute(text("DELETE FROM users WHERE id = ANY(:i)"), {"i": every})
+        remove_accounts(conn, ids.values())
+        conn.execute(text("DELETE FROM plans WHERE id = :o"), {"o": orphan_id})
         conn.execute(text("DELETE FROM organisations WHERE name = :n"), {"n": org})
 
 

@@ -19,7 +19,7 @@ from directory.edits import check, normalise_phone, normalise_website
 from directory.search import SearchQuery, search
 from directory.store import reindex_structure
 from tests.test_search import import_real_directory
-from tests.webclient import csrf_token, post_login
+from tests.webclient import csrf_token, post_login, remove_accounts
 from web.accounts import add_user
 
 PASSWORD = "mot-de-passe-edition"
@@ -50,8 +50,7 @@ def site(communes_loaded: Engine, shared_data: Path) -> Iterator[dict]:
                      testing=True)
     yield {"app": app, "engine": communes_loaded, "emails": emails, "sid": sid}
     with communes_loaded.begin() as conn:
-        conn.execute(text("DELETE FROM audit_log WHERE user_id = ANY(:i)"), {"i": ids})
-        conn.execute(text("DELETE FROM users WHERE id = ANY(:i)"), {"i": ids})
+        remove_accounts(conn, ids)
 
 
 def _token(client: FlaskClient, path: str) -> str:

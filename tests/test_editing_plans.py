@@ -23,7 +23,7 @@ from coverage.editing import apply_edit, epci_members, live_state, plan_from_sta
 from coverage.plan import Plan
 from coverage.territories import plan_from_epci_grouping
 from geo.errors import MaillageError
-from tests.webclient import csrf_token, post_login
+from tests.webclient import csrf_token, post_login, remove_accounts
 from web.accounts import add_user
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -222,10 +222,7 @@ def users(communes_loaded: Engine):
     yield created
     ids = [v[1] for v in created.values()]
     with communes_loaded.begin() as conn:
-        conn.execute(text("DELETE FROM candidacies WHERE submitted_by = ANY(:ids)"), {"ids": ids})
-        conn.execute(text("DELETE FROM plans WHERE owner_id = ANY(:ids)"), {"ids": ids})
-        conn.execute(text("DELETE FROM audit_log WHERE user_id = ANY(:ids)"), {"ids": ids})
-        conn.execute(text("DELETE FROM users WHERE id = ANY(:ids)"), {"ids": ids})
+        remove_accounts(conn, ids)
         conn.execute(text("DELETE FROM organisations WHERE name = ANY(:n)"),
                      {"n": list(orgs.values())})
 

@@ -15,7 +15,7 @@ import uuid
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine
 
 from coverage.maplayers import antenna_colours
 from coverage.territories import plan_from_epci_grouping
@@ -26,6 +26,7 @@ from geo import settings
 from geo.db import session_scope
 from tests.browser import chromium, require_chromium, serve, sign_in
 from tests.browser import wait as _wait
+from tests.webclient import remove_accounts
 from web.accounts import add_user
 
 PASSWORD = "mot-de-passe-cartes"
@@ -77,9 +78,7 @@ def site(communes_loaded: Engine, shared_data: Path, communes_43):
                "demo_id": demo_id, "other_id": other_id,
                "colours": antenna_colours(demo, communes_43)}
     with communes_loaded.begin() as conn:
-        conn.execute(text("DELETE FROM candidacies WHERE submitted_by = ANY(:i)"), {"i": ids})
-        conn.execute(text("DELETE FROM plans WHERE owner_id = ANY(:i)"), {"i": ids})
-        conn.execute(text("DELETE FROM users WHERE id = ANY(:i)"), {"i": ids})
+        remove_accounts(conn, ids)
 
 
 def _login(site, who: str) -> None:

@@ -32,7 +32,7 @@ from sqlalchemy import Engine, text
 from sqlalchemy.exc import IntegrityError
 
 from geo import settings
-from tests.webclient import csrf_token, post_login
+from tests.webclient import csrf_token, post_login, remove_accounts
 
 ROOT = Path(__file__).resolve().parent.parent
 PASSWORD = "un-mot-de-passe-solide"
@@ -153,11 +153,7 @@ def users(communes_loaded: Engine):
                                             departement=dept, name=f"{{{{7*7}}}} {key}"))
     yield created
     with communes_loaded.begin() as conn:
-        ids = [i for _, i in created.values()]
-        conn.execute(text("DELETE FROM candidacies WHERE submitted_by = ANY(:ids)"), {"ids": ids})
-        conn.execute(text("DELETE FROM plans WHERE owner_id = ANY(:ids)"), {"ids": ids})
-        conn.execute(text("DELETE FROM audit_log WHERE user_id = ANY(:ids)"), {"ids": ids})
-        conn.execute(text("DELETE FROM users WHERE id = ANY(:ids)"), {"ids": ids})
+        remove_accounts(conn, [i for _, i in created.values()])
         conn.execute(text("DELETE FROM login_failures WHERE email LIKE :t"),
                      {"t": f"%-{tag}@securite.test"})
 

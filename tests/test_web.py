@@ -11,7 +11,7 @@ from sqlalchemy import Engine, text
 
 from coverage.assign import write_plan_csv
 from coverage.territories import plan_from_epci_grouping
-from tests.webclient import csrf_token, post_login
+from tests.webclient import csrf_token, post_login, remove_accounts
 from web.accounts import add_user
 
 PASSWORD = "mot-de-passe-solide"
@@ -38,11 +38,7 @@ def users(communes_loaded: Engine):
                                             departement=dept, name=f"<img src=x onerror=alert(1)> {key}"))
     yield created
     with communes_loaded.begin() as conn:
-        ids = [i for _, i in created.values()]
-        conn.execute(text("DELETE FROM candidacies WHERE submitted_by = ANY(:ids)"), {"ids": ids})
-        conn.execute(text("DELETE FROM plans WHERE owner_id = ANY(:ids)"), {"ids": ids})
-        conn.execute(text("DELETE FROM audit_log WHERE user_id = ANY(:ids)"), {"ids": ids})
-        conn.execute(text("DELETE FROM users WHERE id = ANY(:ids)"), {"ids": ids})
+        remove_accounts(conn, [i for _, i in created.values()])
 
 
 def _token(client, path: str = "/connexion") -> str:

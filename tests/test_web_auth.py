@@ -18,7 +18,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import Engine, text
 
 from geo.errors import MaillageError
-from tests.webclient import csrf_token, post_login
+from tests.webclient import csrf_token, post_login, remove_accounts
 from web import security
 from web.accounts import User, add_user, authenticate, can_access_plan, list_users
 from web.audit import history, record
@@ -59,8 +59,7 @@ def users(engine: Engine) -> Iterator[dict[str, str]]:
 
 def _delete_users(engine: Engine, ids: list[int]) -> None:
     with engine.begin() as conn:
-        conn.execute(text("DELETE FROM audit_log WHERE user_id = ANY(:i)"), {"i": ids})
-        conn.execute(text("DELETE FROM users WHERE id = ANY(:i)"), {"i": ids})
+        remove_accounts(conn, ids)
 
 
 def token(client: FlaskClient, path: str = "/connexion") -> str:

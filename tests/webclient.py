@@ -1,9 +1,10 @@
-"""Flask test-client helpers shared by the web tests: the CSRF token of a page and a
-login through the real form (no session forged by hand)."""
+"""Helpers shared by the web tests: the CSRF token of a page, a login through the real
+form (no session forged by hand), and the removal of the test accounts."""
 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from typing import Any
 
 _CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
@@ -26,3 +27,19 @@ def post_login(app: Any, email: str, password: str, *, ip: str | None = None,
     response = client.post(url, data={"email": email, "password": password,
                                       "csrf_token": csrf_token(client)})
     return client, response
+
+
+def remove_accounts(conn: Any, ids: Iterable[int]) -> None:
+    """Delete test accounts and what they left: candidacies, owned plans, audit lines.
+
+    Runs in the caller's transaction, so a module can delete its other rows (its
+    organisations, structures) in the same one, after the accounts.
+    """
+    from sqlalchemy import text
+
+    params = {"i": list(ids)}
+    for sql in ("DELETE FROM candidacies WHERE submitted_by = ANY(:i)",
+                "DELETE FROM plans WHERE owner_id = ANY(:i)",
+                "DELETE FROM audit_log WHERE user_id = ANY(:i)",
+                "DELETE FROM users WHERE id = ANY(:i)"):
+        conn.execute(text(sql), params)
