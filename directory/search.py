@@ -1,11 +1,12 @@
 """Search the directory: French full text, accent- and typo-tolerant, with filters.
 
 Text is folded (lowercase, no accents) in Python when stored and when queried, so the
-index needs no ``unaccent`` at query time. Each query word must match the structure's
-text either through French stemming (``to_tsvector('french', …)``, prefix match) or
-through trigram word similarity (``pg_trgm``), which absorbs typos: ``ehpad ysingeaux``
-finds the EHPAD of Yssingeaux. Distances use PostGIS ``geography`` (metres on the
-ellipsoid).
+index needs no ``unaccent`` at query time. Two phases (``docs/search.md``): each query
+word is looked up in the vocabulary of the index (``search_words``: its prefix after
+French stemming, everyday synonyms, and for a word the index lacks its trigram-similar
+words, so ``ehpad ysingeaux`` finds the EHPAD of Yssingeaux); then one French full-text
+query on the GIN index reads at most ``MAX_RANKED + 1`` candidates to rank. Distances use
+PostGIS ``geography`` (metres on the ellipsoid).
 """
 
 from __future__ import annotations

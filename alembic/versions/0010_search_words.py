@@ -12,7 +12,9 @@ complete; words no open structure uses any more are pruned at the end of an impo
 the primary key also serves prefix searches.
 
 ``ix_structures_commune_prefix`` serves « the user's département first »
-(``commune_code LIKE '43%'``), which the default-collation index cannot.
+(``commune_code LIKE '43%'``), which the default-collation index cannot. The trigram
+index on ``structures.search_text`` is dropped: nothing searches the texts by trigrams
+any more (typos are matched on the vocabulary), and every import paid for its upkeep.
 
 Revision ID: 0010_search_words
 Revises: 0009_plan_versions
@@ -55,9 +57,12 @@ def upgrade() -> None:
         WHERE status = 'open' AND w <> '' ON CONFLICT DO NOTHING""")
     op.execute("CREATE INDEX ix_structures_commune_prefix ON structures "
                "(commune_code varchar_pattern_ops)")
+    op.drop_index("ix_structures_search_trgm", table_name="structures")
 
 
 def downgrade() -> None:
+    op.create_index("ix_structures_search_trgm", "structures",
+                    [sa.text("search_text gin_trgm_ops")], postgresql_using="gin")
     op.execute("DROP INDEX ix_structures_commune_prefix")
     op.execute("DROP TRIGGER structures_search_words ON structures")
     op.execute("DROP FUNCTION search_words_add()")
