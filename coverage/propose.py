@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 from coverage.plan import Antenna, Plan
 from geo import settings
 from geo.errors import MaillageError
-from geo.fmt import de
+from geo.fmt import de, fr_float
 
 if TYPE_CHECKING:  # heavy: imported where used (the command line imports this module)
     import geopandas as gpd
@@ -31,6 +31,17 @@ class Proposal:
     plan: Plan
     result: SolverResult
     minutes: np.ndarray  # per commune, to its antenna
+
+
+def solve_note_fr(model: str, result: SolverResult, label: str) -> str:
+    """How a proposal was solved, for people: « optimum exact » only for a proven optimum,
+    otherwise the time-limit status with its gap (the CLI report and the web say it)."""
+    seconds = fr_float(result.solve_seconds, 2)
+    if result.optimal:
+        how = f"optimum exact HiGHS en {seconds} s"
+    else:
+        how = f"{result.status}, après {seconds} s"
+    return f"Proposition calculée ({model}, {how}, {label})."
 
 
 def _labels(communes: gpd.GeoDataFrame) -> list[str]:

@@ -17,7 +17,6 @@ from maillage_cli.plan_common import communes_for, road_engine
 
 if TYPE_CHECKING:
     from coverage.report import Section
-    from coverage.solvers.base import SolverResult
 
 
 def register_verbs(verbs: argparse._SubParsersAction) -> None:
@@ -56,7 +55,7 @@ def run_propose(args: argparse.Namespace) -> int:
     from coverage.assign import write_plan_csv
     from coverage.checks import check_plan
     from coverage.drivetimes import plan_drive_times
-    from coverage.propose import propose
+    from coverage.propose import propose, solve_note_fr
     from coverage.report import write_report
     from geo.communes import check_dept_code
     from geo.errors import MaillageError
@@ -93,16 +92,6 @@ def run_propose(args: argparse.Namespace) -> int:
     print(f"Plan : {plan_csv} (relisible par « maillage plan import »)")
     print(f"Rapport : {out / 'rapport.html'}")
     return 0
-
-
-def solve_note_fr(model: str, result: SolverResult, label: str) -> str:
-    """The report's note on how a proposal was solved: « optimum exact » only when proven."""
-    seconds = fr_float(result.solve_seconds, 2)
-    if result.optimal:
-        how = f"optimum exact HiGHS en {seconds} s"
-    else:
-        how = f"{result.status}, après {seconds} s"
-    return f"Proposition calculée ({model}, {how}, {label})."
 
 
 def parse_range(text: str) -> range:

@@ -179,7 +179,7 @@ def test_pmedian_time_limit_returns_a_solution_with_its_gap() -> None:
         assert result.status.startswith("limite de temps atteinte") and result.gap > 0
         assert "%" in result.status or "inconnu" in result.status
     # The report never calls a time-limited solution an optimum.
-    from maillage_cli.plan_propose import solve_note_fr
+    from coverage.propose import solve_note_fr
 
     note = solve_note_fr("pmedian", result, "temps estimés")
     assert ("optimum exact" in note) == result.optimal
@@ -308,8 +308,8 @@ def test_pmedian_commune_without_inhabitants_goes_to_the_nearest_antenna() -> No
 
 
 def test_report_note_says_optimum_only_when_proven() -> None:
+    from coverage.propose import solve_note_fr
     from coverage.solvers.base import SolverResult, time_limit_status
-    from maillage_cli.plan_propose import solve_note_fr
 
     stopped = SolverResult(sites=np.array([0, 3]), assignment=np.array([0, 3, 3, 0]),
                            objective=120.0, status=time_limit_status(0.0355),

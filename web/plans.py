@@ -181,7 +181,7 @@ def upload():
 def propose_sites():
     """Optimal sites (p-median, estimated times) saved as a new plan of the promoter."""
     from coverage.drivetimes import site_matrix
-    from coverage.propose import propose
+    from coverage.propose import propose, solve_note_fr
 
     try:
         k = int(request.form.get("k", ""))
@@ -193,14 +193,17 @@ def propose_sites():
     dept = g.user.departement or ""
     communes = communes_of(dept)
     matrix = site_matrix(communes[["point_x", "point_y"]].to_numpy(dtype=float), communes)
-    proposal = propose(communes, matrix, k=k,
-                       name=f"Proposition optimale : {plural(k, 'antenne')} (p-médiane)")
+    proposal = propose(communes, matrix, k=k)
+    # « optimale » only for a proven optimum: a time limit gives the best found, and says so.
+    proposal.plan.name = (
+        f"Proposition optimale : {plural(k, 'antenne')} (p-médiane)" if proposal.result.optimal
+        else f"Proposition : {plural(k, 'antenne')} (p-médiane, meilleure solution trouvée)")
     proposal.plan.author = g.user.signature
     with session_scope(_engine()) as session:
         plan_id = save_plan(session, proposal.plan, owner_id=g.user.id,
                             organisation_id=g.user.organisation_id)
-    flash(f"Proposition calculée ({matrix.label}) : modifiez-la en téléchargeant l'annexe 1.",
-          "info")
+    flash(f"{solve_note_fr('p-médiane', proposal.result, matrix.label)} Modifiez-la avec "
+          "« Éditer sur la carte » ou par l'annexe 1.", "info")
     return redirect(url_for("plans.show", plan_id=plan_id))
 
 
