@@ -29,6 +29,7 @@ from coverage.plan import Plan
 from geo.communes import check_dept_code
 from geo.db import session_scope
 from geo.errors import MaillageError
+from geo.fmt import plural
 
 bp = Blueprint("publication", __name__, url_prefix="/api/v1")
 
@@ -162,8 +163,9 @@ def data_inclusion(dept: str):
                     f"Dispositif d'appui à la coordination (DAC) retenu par l'ARS pour le "
                     f"département {dept}, antenne {antenna['nom']}"
                     + (f" (siège : {seat['nom']})" if seat else "")
-                    + f". Territoire : {len(antenna['communes'])} communes, "
-                    f"{antenna['population']} habitants (COG {document['cog_millesime']})."),
+                    + f". Territoire : {plural(len(antenna['communes']), 'commune')}, "
+                    f"{plural(antenna['population'], 'habitant')} "
+                    f"(COG {document['cog_millesime']})."),
                 "date_maj": date,
                 "code_insee": seat["code"] if seat else None,
                 "commune": seat["nom"] if seat else None,
